@@ -1,0 +1,77 @@
+/* fake_llm.h — a scriptable fake LLM server for tests and benchmarks.
+ *
+ * Speaks Ollama's native API (/api/chat, /api/embed, /api/tags, /api/show)
+ * or the OpenAI-compatible API (/v1/chat/completions, /v1/embeddings,
+ * /v1/models) on 127.0.0.1 with an ephemeral port, per
+ * ../shared/reference/protocols.md §3–4: NDJSON streaming for Ollama, SSE
+ * with ": OPENROUTER PROCESSING" comments and [DONE] for OpenAI.
+ *
+ * Each chat request takes the next scripted reply (FIFO); when the script is
+ * empty the default reply ("ok" unless changed) is served.  Every request is
+ * recorded (method, path, headers, body) for assertions.  Thread-safe. */
+#ifndef KITH_FAKE_LLM_H
+#define KITH_FAKE_LLM_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+enum fake_llm_mode { FAKE_LLM_OLLAMA, FAKE_LLM_OPENAI };
+
+struct fake_reply {
+	const char *content;         /* assistant text (may be NULL with tool calls) */
+	const char *tool_name;       /* one tool call: its name … */
+	const char *tool_args;       /* … and its arguments as JSON text */
+	const char *tool_calls_json; /* several: [{"name":…,"arguments":{…}}, …] */
+	int status;                  /* HTTP status; 0 = 200 */
+	const char *error_body;      /* body sent with status >= 400 (default:
+				      * the provider's error shape with "error") */
+	const char *retry_after;     /* Retry-After header value, if any */
+	const char *stream_error;    /* streaming only: after content, send this
+				      * error mid-stream (status stays 200) */
+	int delay_ms;                /* wait before answering */
+	int chunk_chars;             /* streaming: content chars per chunk (0 = 4) */
+	const char *thinking;        /* Ollama: thinking text before content */
+	long prompt_tokens, completion_tokens; /* usage to report (0 = computed) */
+};
+
+struct fake_llm;
+
+/* Start on 127.0.0.1 with an ephemeral port; NULL (and a message on stderr)
+ * when it cannot. */
+struct fake_llm *fake_llm_start(enum fake_llm_mode mode);
+void fake_llm_stop(struct fake_llm *f);    /* also frees */
+
+/* Base URL to configure the client with: "http://127.0.0.1:PORT" for Ollama,
+ * "http://127.0.0.1:PORT/v1" for OpenAI mode.  Owned by f. */
+const char *fake_llm_url(const struct fake_llm *f);
+int fake_llm_port(const struct fake_llm *f);
+
+void fake_llm_push(struct fake_llm *f, const struct fake_reply *r); /* copies r */
+void fake_llm_set_default_reply(struct fake_llm *f, const char *content);
+/* Models the fake knows (NULL-terminated).  When set, a chat or embed
+ * request for another model gets the provider's 404 "model not found".
+ * Default: every model is known. */
+void fake_llm_set_models(struct fake_llm *f, const char *const *models);
+/* Dimension of the deterministic embeddings it returns (default 8). */
+void fake_llm_set_embed_dim(struct fake_llm *f, size_t dim);
+size_t fake_llm_pending(struct fake_llm *f);  /* scripted replies not yet served */
+
+/* Recorded requests, in arrival order. */
+size_t fake_llm_request_count(struct fake_llm *f);
+/* Body of request i parsed as JSON (new reference; NULL if not JSON or no
+ * such request). */
+json_t *fake_llm_request_json(struct fake_llm *f, size_t i);
+/* Path ("/api/chat"), header value (case-insensitive name) — copies the
+ * caller frees; NULL when absent. */
+char *fake_llm_request_path(struct fake_llm *f, size_t i);
+char *fake_llm_request_header(struct fake_llm *f, size_t i, const char *name);
+/* Poll until at least n requests have arrived or timeout_ms passes. */
+bool fake_llm_wait_requests(struct fake_llm *f, size_t n, int timeout_ms);
+
+/* Load a script from JSON: an array of objects with the fake_reply field
+ * names ({"content":…, "tool_name":…, "status":…, …}).  Returns false and
+ * prints why on stderr when malformed.  Used by the standalone fake-llm. */
+bool fake_llm_push_json(struct fake_llm *f, const json_t *script);
+
+#endif
