@@ -1,0 +1,257 @@
+/* agent.c — the message agent loop.
+ *
+ * Each step is one LLM call.  When the model asks for tools, each call goes
+ * through tools_call() (unknown tools and bad arguments become error text
+ * for the model), a repeat of an identical call within the same message is
+ * refused instead of run, and the results go back on the next step.  The
+ * last allowed step offers no tools, so a turn always ends with words. */
+#include "agent/agent.h"
+#include "agent/tools.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "llm/llm.h"
+#include "store/store.h"
+
+#include <string.h>
+
+/* A growing conversation for the LLM. */
+struct transcript {
+	struct llm_msg *msgs;
+	size_t n, cap;
+};
+
+static struct llm_msg *transcript_add(struct transcript *t, enum llm_msg_role role,
+				      const char *content)
+{
+	struct llm_msg *m;
+
+	t->msgs = xgrow(t->msgs, &t->cap, t->n + 1, sizeof(*t->msgs));
+	m = &t->msgs[t->n++];
+	llm_msg_init(m, role, content);
+	return m;
+}
+
+static void transcript_release(struct transcript *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		llm_msg_release(&t->msgs[i]);
+	free(t->msgs);
+}
+
+/* Identity of a tool call for repeat detection: name + canonical args. */
+static char *call_key(const struct llm_tool_call *c)
+{
+	char *args = c->arguments ? kjson_dump(c->arguments, true)
+				  : xstrdup(c->arguments_raw ? c->arguments_raw : "");
+	char *key = xasprintf("%s\x1f%s", c->name ? c->name : "", args);
+
+	free(args);
+	return key;
+}
+
+struct seen_calls {
+	char **keys;
+	size_t n, cap;
+};
+
+static int seen_before(struct seen_calls *s, char *key)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (strcmp(s->keys[i], key) == 0) {
+			free(key);
+			return 1;
+		}
+	}
+	s->keys = xgrow(s->keys, &s->cap, s->n + 1, sizeof(*s->keys));
+	s->keys[s->n++] = key;
+	return 0;
+}
+
+static void seen_release(struct seen_calls *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->keys[i]);
+	free(s->keys);
+}
+
+static void record_call(struct store *st, const struct agent_deps *deps, enum llm_role role,
+			int64_t message_id, const struct llm_response *r, enum kith_status rc,
+			const char *error)
+{
+	struct store_llm_call c = {
+		.role = llm_role_name(role),
+		.provider = llm_provider_name(llm_client_config(deps->llm)->provider),
+		.model = r->model ? r->model : llm_model(deps->llm, role),
+		.message_id = message_id,
+		.ok = rc == KITH_OK,
+		.error = rc ? (error ? error : kith_strerror(rc)) : NULL,
+		.http_status = r->http_status,
+		.attempts = r->attempts,
+		.duration_ms = r->duration_ms,
+		.prompt_tokens = r->prompt_tokens,
+		.completion_tokens = r->completion_tokens,
+		.request = r->request_json,
+		.response = r->response_json,
+	};
+	char *why = NULL;
+
+	if (store_llm_call_add(st, &c, NULL, &why) != KITH_OK) {
+		log_warn("agent", "could not record an LLM call: %s", why);
+		free(why);
+	}
+}
+
+static void load_history(const struct agent_deps *deps, struct store *st,
+			 const struct agent_turn_in *in, struct transcript *t)
+{
+	struct store_message *rows = NULL;
+	size_t n = 0;
+	char *why = NULL;
+	size_t limit = deps->recent_limit > 0 ? (size_t)deps->recent_limit : 20;
+
+	/* +1: the newest row is the message of this turn, stored just before. */
+	if (store_messages_recent(st, in->channel, in->conversation, limit + 1, &rows, &n,
+				  &why) != KITH_OK) {
+		log_warn("agent", "no conversation history this turn: %s", why);
+		free(why);
+		transcript_add(t, LLM_MSG_USER, in->text);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		transcript_add(t, rows[i].direction == MSG_OUTGOING ? LLM_MSG_ASSISTANT : LLM_MSG_USER,
+			       rows[i].content);
+	if (n == 0)
+		transcript_add(t, LLM_MSG_USER, in->text);
+	store_messages_free(rows, n);
+}
+
+static void run_tool_calls(const struct agent_deps *deps, const struct agent_turn_in *in,
+			   const struct llm_response *r, struct transcript *t,
+			   struct seen_calls *seen, int *tool_calls)
+{
+	struct llm_msg *asst = transcript_add(t, LLM_MSG_ASSISTANT, r->content);
+	struct tool_ctx ctx = {
+		.cfg = deps->cfg, .cancel = in->cancel, .channel = in->channel,
+		.conversation = in->conversation, .author_id = in->author_id,
+		.timezone = deps->timezone, .now_ms = clock_now_ms(),
+	};
+
+	asst->calls = xcalloc(r->ncalls, sizeof(*asst->calls));
+	asst->ncalls = r->ncalls;
+	for (size_t i = 0; i < r->ncalls; i++)
+		llm_tool_call_copy(&asst->calls[i], &r->calls[i]);
+
+	for (size_t i = 0; i < r->ncalls; i++) {
+		const struct llm_tool_call *c = &r->calls[i];
+		char *result = NULL;
+		struct llm_msg *res;
+
+		if (seen_before(seen, call_key(c))) {
+			result = xasprintf("Error: you already called '%s' with exactly these "
+					   "arguments for this message; its result is above. Use it, "
+					   "or answer the user.", c->name ? c->name : "");
+			log_info("agent", "blocked a repeated call to %s", c->name ? c->name : "?");
+		} else {
+			enum kith_status rc = tools_call(deps->tools, &ctx, c->name, c->arguments,
+							 c->arguments_raw, &result);
+
+			log_info("agent", "tool %s → %s", c->name ? c->name : "?", kith_strerror(rc));
+			(*tool_calls)++;
+		}
+		res = transcript_add(t, LLM_MSG_TOOL, result);
+		res->tool_name = xstrdup(c->name);
+		res->tool_call_id = xstrdup(c->id);
+		free(result);
+	}
+}
+
+static enum kith_status store_reply(struct store *st, const struct agent_turn_in *in,
+				    struct agent_turn_out *out, char **why)
+{
+	struct new_message m = {
+		.direction = MSG_OUTGOING, .channel = in->channel, .conversation = in->conversation,
+		.author_id = "kith", .author_name = "kith", .content = out->reply,
+		.parent_id = out->message_id,
+	};
+
+	return store_message_add(st, &m, &out->reply_id, why);
+}
+
+enum kith_status agent_turn(const struct agent_deps *deps, struct store *st,
+			    const struct agent_turn_in *in, struct agent_turn_out *out, char **why)
+{
+	struct new_message user = {
+		.direction = MSG_INCOMING, .channel = in->channel, .conversation = in->conversation,
+		.author_id = in->author_id, .author_name = in->author_name, .content = in->text,
+		.external_id = in->external_id, .created_at = in->created_at,
+	};
+	struct transcript t = { 0 };
+	struct seen_calls seen = { 0 };
+	int max_steps = deps->max_steps > 0 ? deps->max_steps : 5;
+	char *system = NULL;
+	enum kith_status rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = store_message_add(st, &user, &out->message_id, why);
+	if (rc)
+		return rc;
+
+	system = agent_system_prompt(deps, in, clock_now_ms());
+	transcript_add(&t, LLM_MSG_SYSTEM, system);
+	free(system);
+	load_history(deps, st, in, &t);
+
+	for (int step = 1; step <= max_steps && !out->reply; step++) {
+		int last = step == max_steps;
+		int offer_tools = !last && tools_count(deps->tools) > 0;
+		struct llm_request req = {
+			.role = LLM_ROLE_MAIN, .msgs = t.msgs, .nmsgs = t.n,
+			.tools = offer_tools ? tools_schema(deps->tools) : NULL,
+			.cancel = in->cancel, .temperature = -1,
+			/* Streamed: long generations never sit silent behind a
+			 * proxy timeout, and a cancel stops generation at once. */
+			.stream = true,
+		};
+		struct llm_response r;
+		char *err = NULL;
+
+		if (last && step > 1)
+			transcript_add(&t, LLM_MSG_SYSTEM,
+				       "No more tools for this message: answer the user now with "
+				       "what you have.");
+		req.msgs = t.msgs;
+		req.nmsgs = t.n;
+		rc = llm_chat(deps->llm, &req, &r, &err);
+		out->llm_calls++;
+		record_call(st, deps, LLM_ROLE_MAIN, out->message_id, &r, rc, err);
+		if (rc) {
+			kith_why(why, rc, "%s", err ? err : kith_strerror(rc));
+			free(err);
+			llm_response_release(&r);
+			goto out;
+		}
+		if (r.ncalls > 0 && offer_tools)
+			run_tool_calls(deps, in, &r, &t, &seen, &out->tool_calls);
+		else
+			out->reply = agent_clean_reply(r.content);
+		llm_response_release(&r);
+	}
+	if (!out->reply || !*out->reply) {
+		free(out->reply);
+		out->reply = xstrdup("(I have no answer to that right now.)");
+	}
+	rc = store_reply(st, in, out, why);
+out:
+	seen_release(&seen);
+	transcript_release(&t);
+	return rc;
+}
+
+void agent_turn_out_release(struct agent_turn_out *out)
+{
+	free(out->reply);
+	out->reply = NULL;
+}

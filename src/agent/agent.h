@@ -1,0 +1,67 @@
+/* agent.h — the message agent: one turn of conversation.
+ *
+ * A turn reads like the flow in the seeds: store the message → load recent
+ * context → build the prompt → call the LLM ⇄ run tools → store and return
+ * the reply.  It runs on a conversation worker and blocks; the LLM calls
+ * inside honour the turn's cancel token.  The user's message is stored
+ * before anything can fail, so nothing a person said is lost when the model
+ * is unreachable. */
+#ifndef KITH_AGENT_H
+#define KITH_AGENT_H
+
+#include <stdint.h>
+
+#include "core/cancel.h"
+#include "core/status.h"
+
+struct config;
+struct llm_client;
+struct store;
+struct tool_registry;
+
+/* Shared by every worker; read-only once built. */
+struct agent_deps {
+	struct llm_client *llm;
+	const struct tool_registry *tools;
+	const char *persona;      /* SEL_PERSONA_SEED */
+	const char *timezone;     /* SEL_TIMEZONE */
+	int recent_limit;         /* RECENT_CONTEXT_LIMIT */
+	int max_steps;            /* MESSAGE_MAX_STEPS */
+	const struct config *cfg;
+};
+
+struct agent_turn_in {
+	const char *channel;
+	const char *conversation;
+	const char *author_id;
+	const char *author_name;  /* may be NULL */
+	const char *text;
+	const char *external_id;  /* may be NULL */
+	int64_t created_at;       /* epoch ms, 0 = now */
+	const struct cancel *cancel;
+};
+
+struct agent_turn_out {
+	char *reply;              /* heap; NULL when the turn failed */
+	int64_t message_id;       /* the stored user message (also on failure) */
+	int64_t reply_id;
+	int llm_calls;
+	int tool_calls;
+};
+
+/* Run a turn with `st` (the calling thread's own connection).  On failure
+ * *why says what went wrong in words for the user. */
+enum kith_status agent_turn(const struct agent_deps *deps, struct store *st,
+			    const struct agent_turn_in *in, struct agent_turn_out *out,
+			    char **why) KITH_MUST_CHECK;
+void agent_turn_out_release(struct agent_turn_out *out);
+
+/* The system prompt for a turn (heap string). */
+char *agent_system_prompt(const struct agent_deps *deps, const struct agent_turn_in *in,
+			  int64_t now_ms);
+
+/* Remove <think>…</think> blocks and surrounding blank space a model may
+ * leave in its reply (heap string). */
+char *agent_clean_reply(const char *text);
+
+#endif

@@ -1,0 +1,143 @@
+/* app.c — start-up shared by the subcommands.
+ *
+ * Order matters: configuration first (an invalid value must stop us before
+ * anything is touched), then secrets are registered with the logger before
+ * the first log line, then the data directory, database and LLM client. */
+#include "cli/cli.h"
+#include "agent/tools.h"
+#include "config/config.h"
+#include "core/alloc.h"
+#include "core/log.h"
+#include "llm/llm.h"
+#include "store/store.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int make_dir(const char *path)
+{
+	char *p = xstrdup(path);
+	int ok = 1;
+
+	for (char *q = p + 1; ok; q++) {
+		char c = *q;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*q = '\0';
+		if (mkdir(p, 0700) != 0 && errno != EEXIST)
+			ok = 0;
+		*q = c;
+		if (!c)
+			break;
+	}
+	if (!ok)
+		fprintf(stderr, "kith: cannot create %s: %s\n", path, strerror(errno));
+	free(p);
+	return ok;
+}
+
+static int setup_logging(struct app *app, unsigned needs)
+{
+	enum log_level level = LOG_INFO;
+	const char *name = config_str(app->cfg, CFG_LOG_LEVEL);
+	const char *file = config_str(app->cfg, CFG_LOG_FILE);
+	char *path, *why = NULL;
+
+	if (name)
+		(void)log_level_parse(name, &level);
+	log_set_stderr_level(needs & APP_QUIET ? LOG_WARN : level);
+	path = file ? xstrdup(file) : xasprintf("%s/kith.log", config_data_dir(app->cfg));
+	if (log_open_file(path, level, &why) != KITH_OK) {
+		fprintf(stderr, "kith: %s (logging to stderr only)\n", why);
+		free(why);
+	}
+	free(path);
+	log_info("kith", "kith %s starting; libcurl %s, SQLite %s, jansson %s, libmicrohttpd %s",
+		 KITH_VERSION, curl_version_info(CURLVERSION_NOW)->version, sqlite3_libversion(),
+		 JANSSON_VERSION, MHD_get_version());
+	return 0;
+}
+
+static int open_store(struct app *app)
+{
+	char *why = NULL;
+	int applied = 0;
+
+	if (store_open(config_db_path(app->cfg), &app->st, &why) != KITH_OK ||
+	    store_migrate(app->st, &applied, &why) != KITH_OK) {
+		fprintf(stderr, "kith: %s\n", why ? why : "cannot open the database");
+		free(why);
+		return 1;
+	}
+	if (applied)
+		log_info("store", "applied %d migration(s) to %s", applied, config_db_path(app->cfg));
+	return 0;
+}
+
+static int build_agent(struct app *app)
+{
+	struct llm_config lc;
+	char *why = NULL;
+
+	if (config_llm(app->cfg, &lc, &why) != KITH_OK) {
+		fprintf(stderr, "kith: %s\n", why);
+		free(why);
+		llm_config_release(&lc);
+		return EXIT_USAGE;
+	}
+	app->llm = llm_client_new(&lc);
+	log_info("llm", "%s at %s, main model %s", llm_provider_name(lc.provider), lc.base_url,
+		 lc.models[LLM_ROLE_MAIN] ? lc.models[LLM_ROLE_MAIN] : "(none)");
+	llm_config_release(&lc);
+
+	app->tools = tools_new();
+	tools_add(app->tools, &tool_current_time);
+	tools_add(app->tools, &tool_convert_time);
+
+	app->deps.llm = app->llm;
+	app->deps.tools = app->tools;
+	app->deps.cfg = app->cfg;
+	app->deps.persona = config_str(app->cfg, CFG_SEL_PERSONA_SEED);
+	app->deps.timezone = config_str(app->cfg, CFG_SEL_TIMEZONE);
+	app->deps.recent_limit = (int)config_int(app->cfg, CFG_RECENT_CONTEXT_LIMIT);
+	app->deps.max_steps = (int)config_int(app->cfg, CFG_MESSAGE_MAX_STEPS);
+	return 0;
+}
+
+int app_init(struct app *app, unsigned needs)
+{
+	char *why = NULL;
+	int rc;
+
+	memset(app, 0, sizeof(*app));
+	if (config_load(&app->cfg, NULL, NULL, &why) != KITH_OK) {
+		fprintf(stderr, "kith: invalid configuration: %s\n", why ? why : "unknown error");
+		free(why);
+		return EXIT_USAGE;
+	}
+	config_register_secrets(app->cfg);
+	if (!make_dir(config_data_dir(app->cfg)))
+		return 1;
+	rc = setup_logging(app, needs);
+	if (!rc && (needs & APP_STORE))
+		rc = open_store(app);
+	if (!rc && (needs & APP_AGENT))
+		rc = build_agent(app);
+	return rc;
+}
+
+void app_release(struct app *app)
+{
+	tools_free(app->tools);
+	llm_client_free(app->llm);
+	store_close(app->st);
+	config_free(app->cfg);
+	log_close();
+	memset(app, 0, sizeof(*app));
+}

@@ -1,0 +1,121 @@
+/* chat.c — `kith chat`: the console channel on the full runtime.
+ *
+ * The same dispatcher and workers the daemon uses, with the terminal as the
+ * only channel.  SIGINT/SIGTERM are blocked in every thread and taken here
+ * with sigtimedwait, so shutdown runs in straight-line code: stop intake,
+ * cancel or finish turns, close the database. */
+#include "cli/cli.h"
+#include "agent/dispatcher.h"
+#include "channel/channel.h"
+#include "config/config.h"
+#include "core/log.h"
+#include "llm/llm.h"
+#include "store/store.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#define HISTORY_SHOWN 10
+
+static void show_history(struct app *app)
+{
+	struct store_message *rows = NULL;
+	size_t n = 0;
+	char *why = NULL;
+
+	if (store_messages_recent(app->st, "console", "default", HISTORY_SHOWN, &rows, &n, &why)) {
+		free(why);
+		return;
+	}
+	if (n)
+		printf("— the last %zu message%s —\n", n, n == 1 ? "" : "s");
+	for (size_t i = 0; i < n; i++)
+		printf("%s %s\n", rows[i].direction == MSG_OUTGOING ? "kith>" : " you>",
+		       rows[i].content);
+	if (n)
+		puts("—");
+	store_messages_free(rows, n);
+}
+
+static void greet(struct app *app)
+{
+	const struct llm_config *lc = llm_client_config(app->llm);
+	const char *model = llm_model(app->llm, LLM_ROLE_MAIN);
+	char *why = NULL;
+
+	printf("kith %s — talking to %s at %s (model %s). /commands lists commands; "
+	       "Ctrl-D quits.\n", KITH_VERSION, llm_provider_name(lc->provider), lc->base_url,
+	       model ? model : "none");
+	if (llm_health(app->llm, &why) != KITH_OK) {
+		printf("Warning: %s\n"
+		       "Start that server, or point kith elsewhere: OLLAMA_API_URL and "
+		       "OLLAMA_FOREGROUND_MODEL for Ollama, or OPENROUTER_BASE_URL, "
+		       "OPENROUTER_API_KEY and OPENROUTER_MAIN_MODEL for an OpenAI-compatible "
+		       "server (in the environment or a .env file).\n", why);
+		free(why);
+	}
+	fflush(stdout);
+}
+
+/* Wait until a signal arrives or every channel's input has ended.
+ * Returns 1 when a signal asked us to stop. */
+static int wait_for_end(struct dispatcher *d, const sigset_t *signals)
+{
+	struct timespec tick = { 0, 200 * 1000000L };
+
+	for (;;) {
+		int sig = sigtimedwait(signals, NULL, &tick);
+
+		if (sig == SIGINT || sig == SIGTERM) {
+			log_info("kith", "%s received; shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+			return 1;
+		}
+		if (dispatcher_closed_channels(d) >= 1)
+			return 0;
+	}
+}
+
+int cli_chat(int argc, char **argv)
+{
+	struct app app;
+	struct dispatcher *d = NULL;
+	struct channel *console = NULL;
+	sigset_t signals;
+	char *why = NULL;
+	int interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	int rc, by_signal;
+
+	rc = app_init(&app, APP_STORE | APP_AGENT | APP_QUIET);
+	if (rc)
+		goto out;
+	if (interactive) {
+		show_history(&app);
+		greet(&app);
+	}
+
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &signals, NULL);
+
+	d = dispatcher_new(&app.deps, config_db_path(app.cfg), 2);
+	console = console_channel_new(STDIN_FILENO, stdout, interactive, getenv("USER"));
+	if (dispatcher_start(d, &why) != KITH_OK ||
+	    chan_start(console, dispatcher_inbox(d), &why) != KITH_OK) {
+		fprintf(stderr, "kith: %s\n", why ? why : "cannot start");
+		free(why);
+		rc = 1;
+		goto out;
+	}
+	by_signal = wait_for_end(d, &signals);
+	chan_stop(console);
+	dispatcher_stop(d, by_signal);
+	log_info("kith", "stopped");
+out:
+	dispatcher_free(d);
+	chan_free(console);
+	app_release(&app);
+	return rc;
+}

@@ -1,0 +1,42 @@
+/* cli.h — what the subcommand files share: the start-up of a kith process.
+ *
+ * Exit codes: 0 success, 1 the work failed (e.g. the LLM is unreachable),
+ * 2 bad usage or invalid configuration. */
+#ifndef KITH_CLI_H
+#define KITH_CLI_H
+
+#include "agent/agent.h"
+
+#define EXIT_USAGE 2
+
+struct config;
+struct llm_client;
+struct store;
+struct tool_registry;
+
+enum app_needs {
+	APP_STORE = 1 << 0,   /* open and migrate the database */
+	APP_AGENT = 1 << 1,   /* LLM client, tools, agent deps */
+	APP_QUIET = 1 << 2,   /* only warnings and errors on stderr */
+};
+
+struct app {
+	struct config *cfg;
+	struct store *st;
+	struct llm_client *llm;
+	struct tool_registry *tools;
+	struct agent_deps deps;
+};
+
+/* Load configuration, set up logging and what `needs` asks for.  Returns an
+ * exit code: 0 when ready, else the message has been printed. */
+int app_init(struct app *app, unsigned needs);
+void app_release(struct app *app);
+
+int cli_chat(int argc, char **argv);
+int cli_ask(int argc, char **argv);
+int cli_config(int argc, char **argv);
+int cli_migrate(int argc, char **argv);
+int cli_version(int argc, char **argv);
+
+#endif

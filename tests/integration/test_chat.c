@@ -1,0 +1,81 @@
+/* test_chat.c — `kith chat` on the full runtime (dispatcher, workers,
+ * console channel) with piped input, and orderly shutdown on SIGTERM. */
+#include "support/test.h"
+#include "support/itest.h"
+#include "fakes/fake_llm.h"
+
+#include <signal.h>
+
+static struct fake_llm *fake;
+
+static void env_for_fake(struct kith_env *e, const char *name)
+{
+	kith_env_init(e, name);
+	kith_env_set(e, "OLLAMA_API_URL", fake_llm_url(fake));
+	kith_env_set(e, "OLLAMA_FOREGROUND_MODEL", "test-model");
+}
+
+static void test_piped_conversation(void)
+{
+	struct kith_env e;
+	struct proc_result r;
+
+	env_for_fake(&e, "piped");
+	fake_llm_push(fake, &(struct fake_reply){ .content = "First reply." });
+	fake_llm_push(fake, &(struct fake_reply){ .content = "Second reply." });
+	REQUIRE(kith_run(&e, "hello\n\n/commands\n/nope\nsecond message\n", &r, "chat", NULL) == 0);
+	CHECK_EQ(r.exit_code, 0);
+	CHECK_CONTAINS(r.out, "First reply.\n");
+	CHECK_CONTAINS(r.out, "Commands:\n/commands");
+	CHECK_CONTAINS(r.out, "/help [command]");
+	CHECK_CONTAINS(r.out, "Unknown command /nope");
+	CHECK_CONTAINS(r.out, "Second reply.\n");
+	/* In order: the second reply comes after the command output. */
+	CHECK(strstr(r.out, "First reply.") < strstr(r.out, "Unknown command"));
+	CHECK(strstr(r.out, "Unknown command") < strstr(r.out, "Second reply."));
+	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM messages WHERE direction='incoming'"), 2);
+	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM messages WHERE direction='outgoing'"), 2);
+	proc_result_release(&r);
+	kith_env_release(&e);
+}
+
+static void test_sigterm_stops_a_slow_turn(void)
+{
+	struct kith_env e;
+	struct proc_result r;
+	struct proc *p;
+	const char *argv[] = { kith_bin(), "chat", NULL };
+	struct proc_opts o = { .argv = argv, .stdin_text = "tell me slowly\n" };
+	size_t before = fake_llm_request_count(fake);
+
+	env_for_fake(&e, "sigterm");
+	o.env = e.vars;
+	fake_llm_push(fake, &(struct fake_reply){ .content = "never seen", .delay_ms = 20000 });
+	p = proc_start(&o);
+	REQUIRE(p);
+	if (!fake_llm_wait_requests(fake, before + 1, 20000)) {
+		proc_kill(p);
+		REQUIRE(!"the request never reached the fake");
+	}
+	kill(proc_pid(p), SIGTERM);
+	if (proc_wait(p, 5000, &r) != 0) {
+		proc_kill(p);
+		REQUIRE(!"kith chat did not stop after SIGTERM");
+	}
+	CHECK_EQ(r.exit_code, 0);
+	CHECK(!strstr(r.out, "never seen"));
+	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM messages WHERE content='tell me slowly'"), 1);
+	proc_result_release(&r);
+	kith_env_release(&e);
+}
+
+int main(void)
+{
+	fake = fake_llm_start(FAKE_LLM_OLLAMA);
+	if (!fake)
+		return 1;
+	RUN(test_piped_conversation);
+	RUN(test_sigterm_stops_a_slow_turn);
+	fake_llm_stop(fake);
+	return test_summary();
+}

@@ -1,0 +1,106 @@
+/* itest.c — integration-test helpers. */
+#include "support/itest.h"
+#include "support/test.h"
+#include "core/alloc.h"
+
+#include <sqlite3.h>
+#include <stdarg.h>
+
+void kith_env_init(struct kith_env *e, const char *name)
+{
+	char *leaf = xasprintf("data-%s", name);
+
+	memset(e, 0, sizeof(*e));
+	e->data_dir = test_path(leaf);
+	e->db_path = xasprintf("%s/kith.db", e->data_dir);
+	free(leaf);
+	kith_env_set(e, "KITH_DATA_DIR", e->data_dir);
+	kith_env_set(e, "LOG_LEVEL", "debug");
+}
+
+void kith_env_set(struct kith_env *e, const char *key, const char *value)
+{
+	size_t klen = strlen(key);
+
+	for (int i = 0; i < e->n; i++) {
+		if (strncmp(e->vars[i], key, klen) == 0 && e->vars[i][klen] == '=') {
+			free((char *)e->vars[i]);
+			e->vars[i] = xasprintf("%s=%s", key, value);
+			return;
+		}
+	}
+	if (e->n >= (int)(sizeof(e->vars) / sizeof(e->vars[0])) - 1)
+		abort();
+	e->vars[e->n++] = xasprintf("%s=%s", key, value);
+	e->vars[e->n] = NULL;
+}
+
+void kith_env_release(struct kith_env *e)
+{
+	for (int i = 0; i < e->n; i++)
+		free((char *)e->vars[i]);
+	free(e->data_dir);
+	free(e->db_path);
+	memset(e, 0, sizeof(*e));
+}
+
+int kith_run(struct kith_env *e, const char *stdin_text, struct proc_result *r, ...)
+{
+	const char *argv[16];
+	int argc = 0;
+	va_list ap;
+	const char *a;
+	struct proc_opts o = { 0 };
+
+	argv[argc++] = kith_bin();
+	va_start(ap, r);
+	while ((a = va_arg(ap, const char *)) && argc < 15)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+	o.argv = argv;
+	o.env = e->vars;
+	o.stdin_text = stdin_text;
+	o.timeout_ms = 60000;
+	return proc_run(&o, r);
+}
+
+static sqlite3_stmt *query(const char *db_path, const char *sql, sqlite3 **db)
+{
+	sqlite3_stmt *s = NULL;
+
+	if (sqlite3_open_v2(db_path, db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_busy_timeout(*db, 5000);
+	if (sqlite3_prepare_v2(*db, sql, -1, &s, NULL) != SQLITE_OK) {
+		fprintf(stderr, "db query failed: %s: %s\n", sql, sqlite3_errmsg(*db));
+		return NULL;
+	}
+	return s;
+}
+
+long long db_int(const char *db_path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = query(db_path, sql, &db);
+	long long v = -1;
+
+	if (s && sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+char *db_text(const char *db_path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = query(db_path, sql, &db);
+	char *v = NULL;
+
+	if (s && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+		v = xstrdup((const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}

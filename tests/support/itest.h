@@ -1,0 +1,31 @@
+/* itest.h — helpers for integration tests that drive the kith binary.
+ *
+ * Each scenario gets its own data directory and a clean environment that
+ * points kith at a fake server; results are checked in the real SQLite
+ * database the binary wrote. */
+#ifndef KITH_ITEST_H
+#define KITH_ITEST_H
+
+#include "support/proc.h"
+
+struct kith_env {
+	char *data_dir;
+	char *db_path;
+	const char *vars[32];   /* "K=V", NULL-terminated; owned strings */
+	int n;
+};
+
+/* A fresh data dir named `name` under the test temp dir. */
+void kith_env_init(struct kith_env *e, const char *name);
+void kith_env_set(struct kith_env *e, const char *key, const char *value);
+void kith_env_release(struct kith_env *e);
+
+/* Run `kith ARGS…` (NULL-terminated) with the env; stdin_text may be NULL. */
+int kith_run(struct kith_env *e, const char *stdin_text, struct proc_result *r, ...);
+
+/* Query the database: the integer in the first column of the first row
+ * (-1 on error) or the text (heap, NULL on error / no row). */
+long long db_int(const char *db_path, const char *sql);
+char *db_text(const char *db_path, const char *sql);
+
+#endif
