@@ -88,7 +88,10 @@ struct llm_request {
 	size_t nmsgs;
 	/* Tools: JSON array of {"name","description","parameters"}; NULL = none. */
 	const json_t *tools;
-	const char *tool_choice;      /* NULL = auto; "none"; "required" */
+	const char *tool_choice;      /* NULL = auto; "none"; "required"; any
+				       * other string names the one tool to call
+				       * (OpenAI-compatible only; Ollama has no
+				       * tool_choice and offers no tools for "none") */
 	/* Structured output: a JSON schema object, or NULL. */
 	const json_t *json_schema;
 	const char *schema_name;      /* OpenAI json_schema.name; default "response" */
@@ -101,7 +104,8 @@ struct llm_request {
 };
 
 struct llm_response {
-	char *content;        /* never NULL on success ("" when only tool calls) */
+	char *content;        /* never NULL on success ("" when only tool calls);
+			       * after a failure mid-stream, what had arrived */
 	char *thinking;       /* reasoning text if the model sent any */
 	struct llm_tool_call *calls;
 	size_t ncalls;
@@ -126,7 +130,14 @@ const struct llm_config *llm_client_config(const struct llm_client *c);
 const char *llm_model(const struct llm_client *c, enum llm_role r); /* NULL if none */
 
 /* One chat completion.  `out` is always initialised; release it even on
- * failure (it carries what was sent and the timing). */
+ * failure (it carries what was sent and the timing).  Statuses: KITH_ECONNECT,
+ * KITH_ETIMEDOUT, KITH_ECANCELED, KITH_ETOOBIG, KITH_EAUTH (401/403),
+ * KITH_ENOTFOUND (unknown model or path), KITH_ERATELIMIT (429 after the
+ * retries, or a daily cap), KITH_EHTTP (other error statuses, and errors the
+ * server reports inside a 200 answer or mid-stream), KITH_EPROTO (an answer
+ * we cannot read), KITH_ECONFIG (no model for the role, unusable URL).
+ * Streamed content deltas go to req->on_delta on the calling thread; once
+ * one has been delivered the call is never retried. */
 enum kith_status llm_chat(struct llm_client *c, const struct llm_request *req,
 			  struct llm_response *out, char **why) KITH_MUST_CHECK;
 

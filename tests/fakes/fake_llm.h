@@ -41,6 +41,9 @@ struct fake_llm;
  * when it cannot. */
 struct fake_llm *fake_llm_start(enum fake_llm_mode mode);
 void fake_llm_stop(struct fake_llm *f);    /* also frees */
+/* Like fake_llm_start on a fixed port (0 = ephemeral), for the standalone
+ * fake-llm --port. */
+struct fake_llm *fake_llm_start_port(enum fake_llm_mode mode, int port);
 
 /* Base URL to configure the client with: "http://127.0.0.1:PORT" for Ollama,
  * "http://127.0.0.1:PORT/v1" for OpenAI mode.  Owned by f. */
@@ -66,6 +69,10 @@ json_t *fake_llm_request_json(struct fake_llm *f, size_t i);
  * caller frees; NULL when absent. */
 char *fake_llm_request_path(struct fake_llm *f, size_t i);
 char *fake_llm_request_header(struct fake_llm *f, size_t i, const char *name);
+/* Method ("POST") and raw body (NUL-terminated) of request i — copies the
+ * caller frees; NULL when there is no such request. */
+char *fake_llm_request_method(struct fake_llm *f, size_t i);
+char *fake_llm_request_body(struct fake_llm *f, size_t i);
 /* Poll until at least n requests have arrived or timeout_ms passes. */
 bool fake_llm_wait_requests(struct fake_llm *f, size_t n, int timeout_ms);
 
