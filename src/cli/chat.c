@@ -48,14 +48,22 @@ static void greet(struct app *app)
 	printf("kith %s — talking to %s at %s (model %s). /commands lists commands; "
 	       "Ctrl-D quits.\n", KITH_VERSION, llm_provider_name(lc->provider), lc->base_url,
 	       model ? model : "none");
-	if (llm_health(app->llm, &why) != KITH_OK) {
+	switch (llm_health(app->llm, &why)) {
+	case KITH_OK:
+		break;
+	case KITH_ENOTFOUND:
+		printf("Warning: %s\nSet OLLAMA_FOREGROUND_MODEL (Ollama) or OPENROUTER_MAIN_MODEL "
+		       "(OpenAI-compatible) to a model the server has.\n", why);
+		break;
+	default:
 		printf("Warning: %s\n"
 		       "Start that server, or point kith elsewhere: OLLAMA_API_URL and "
 		       "OLLAMA_FOREGROUND_MODEL for Ollama, or OPENROUTER_BASE_URL, "
 		       "OPENROUTER_API_KEY and OPENROUTER_MAIN_MODEL for an OpenAI-compatible "
 		       "server (in the environment or a .env file).\n", why);
-		free(why);
+		break;
 	}
+	free(why);
 	fflush(stdout);
 }
 
@@ -91,6 +99,9 @@ int cli_chat(int argc, char **argv)
 	if (rc)
 		goto out;
 	if (interactive) {
+		/* Failures reach the person as replies; the log file keeps the
+		 * details, so log lines don't tear through the conversation. */
+		log_set_stderr_level(LOG_OFF);
 		show_history(&app);
 		greet(&app);
 	}

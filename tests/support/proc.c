@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -133,6 +134,11 @@ static void finish(struct proc *p, int status, const struct rusage *ru, struct p
 	r->maxrss_kb = ru->ru_maxrss;
 	r->out = slurp(p->out_path);
 	r->err = slurp(p->err_path);
+	/* A sanitizer report in the child fails the test even when the exit
+	 * code is what the test expected. */
+	if (strstr(r->err, "ERROR: AddressSanitizer") || strstr(r->err, "ERROR: LeakSanitizer") ||
+	    strstr(r->err, "WARNING: ThreadSanitizer") || strstr(r->err, "runtime error:"))
+		test_fail_(__FILE__, __LINE__, "sanitizer report from the child:\n%s", r->err);
 	unlink(p->out_path);
 	unlink(p->err_path);
 	free(p->out_path);
