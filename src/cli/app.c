@@ -53,7 +53,8 @@ static int setup_logging(struct app *app, unsigned needs)
 		(void)log_level_parse(name, &level);
 	log_set_stderr_level(needs & APP_QUIET ? LOG_WARN : level);
 	path = file ? xstrdup(file) : xasprintf("%s/kith.log", config_data_dir(app->cfg));
-	if (log_open_file(path, level, &why) != KITH_OK) {
+	if (log_open_file(path, level, (long)config_int(app->cfg, CFG_LOG_MAX_BYTES),
+			 (int)config_int(app->cfg, CFG_LOG_BACKUP_COUNT), &why) != KITH_OK) {
 		fprintf(stderr, "kith: %s (logging to stderr only)\n", why);
 		free(why);
 	}

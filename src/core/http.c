@@ -212,8 +212,10 @@ static enum kith_status map_curl_error(CURLcode rc, struct xfer *x, const char *
 	case CURLE_OPERATION_TIMEDOUT:
 		curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
 		if (connect_us == 0 && x->req->connect_timeout_ms > 0) {
+			/* Never connected: a connection failure, worth a retry. */
 			fmt_ms(d, sizeof(d), x->req->connect_timeout_ms);
 			snprintf(tmp, sizeof(tmp), "could not connect within %s", d);
+			return reason(why, KITH_ECONNECT, tmp);
 		} else {
 			fmt_ms(d, sizeof(d), x->req->timeout_ms);
 			snprintf(tmp, sizeof(tmp), "no complete answer within %s", d);
@@ -476,7 +478,10 @@ static bool should_retry(enum kith_status st, const struct http_response *r,
 {
 	if (r->streamed_any)
 		return false;
-	if (st == KITH_ECONNECT || st == KITH_ETIMEDOUT)
+	/* A request that used its whole time budget is not retried: a model
+	 * that needed that long will most likely need it again, and the person
+	 * waiting should hear about it now rather than after several budgets. */
+	if (st == KITH_ECONNECT)
 		return true;
 	if (st != KITH_EHTTP || !http_status_retryable(r->status))
 		return false;

@@ -83,8 +83,8 @@ struct http_retry {
 	void *ud;
 };
 
-/* http_perform with retries on KITH_ECONNECT, KITH_ETIMEDOUT and HTTP 408,
- * 429 and 5xx; never once on_data has been fed (the caller has already
+/* http_perform with retries on KITH_ECONNECT (including a connect timeout)
+ * and HTTP 408, 429 and 5xx — not when the whole request timed out; never once on_data has been fed (the caller has already
  * acted on part of the answer) and never after a cancel.  The wait before
  * retry n is Retry-After if present, else the hint, else exponential
  * backoff base*2^(n-1) with jitter; all capped by max_ms and cut short by a

@@ -23,6 +23,9 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static enum log_level stderr_level = LOG_INFO;
 static enum log_level file_level = LOG_OFF;
 static FILE *file_sink;
+static char *file_path;
+static long file_max_bytes;
+static int file_backups;
 static char **secrets;
 static size_t nsecrets, secrets_cap;
 
@@ -67,26 +70,66 @@ void log_set_stderr_level(enum log_level l)
 	pthread_mutex_unlock(&lock);
 }
 
-enum kith_status log_open_file(const char *path, enum log_level l, char **why)
+static FILE *open_sink(const char *path)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	FILE *f;
 
 	if (fd < 0)
-		return kith_why(why, KITH_EIO, "cannot open log file %s: %s", path, strerror(errno));
+		return NULL;
 	f = fdopen(fd, "a");
-	if (!f) {
+	if (!f)
 		close(fd);
-		return kith_why(why, KITH_EIO, "cannot open log file %s", path);
-	}
+	else
+		fseek(f, 0, SEEK_END);   /* so ftell() measures the existing file */
+	return f;
+}
+
+enum kith_status log_open_file(const char *path, enum log_level l, long max_bytes, int backups,
+			       char **why)
+{
+	FILE *f = open_sink(path);
+
+	if (!f)
+		return kith_why(why, KITH_EIO, "cannot open log file %s: %s", path, strerror(errno));
 	pthread_mutex_lock(&lock);
 	if (file_sink)
 		fclose(file_sink);
+	free(file_path);
 	file_sink = f;
+	file_path = xstrdup(path);
+	file_max_bytes = max_bytes;
+	file_backups = backups;
 	file_level = l;
 	update_threshold();
 	pthread_mutex_unlock(&lock);
 	return KITH_OK;
+}
+
+/* Caller holds the lock.  path.N-1 → path.N, …, path → path.1, then a
+ * fresh file; with no backups the file is simply truncated. */
+static void rotate_locked(void)
+{
+	FILE *f;
+
+	fclose(file_sink);
+	file_sink = NULL;
+	for (int i = file_backups; i >= 1; i--) {
+		char *from = i == 1 ? xstrdup(file_path) : xasprintf("%s.%d", file_path, i - 1);
+		char *to = xasprintf("%s.%d", file_path, i);
+
+		rename(from, to);
+		free(from);
+		free(to);
+	}
+	if (file_backups <= 0)
+		truncate(file_path, 0);
+	f = open_sink(file_path);
+	if (f)
+		file_sink = f;
+	else
+		file_level = LOG_OFF;
+	update_threshold();
 }
 
 void log_close(void)
@@ -95,6 +138,8 @@ void log_close(void)
 	if (file_sink)
 		fclose(file_sink);
 	file_sink = NULL;
+	free(file_path);
+	file_path = NULL;
 	file_level = LOG_OFF;
 	update_threshold();
 	pthread_mutex_unlock(&lock);
@@ -179,6 +224,9 @@ void log_write(enum log_level l, const char *tag, const char *fmt, ...)
 	masked = mask_locked(msg);
 	if (l >= stderr_level)
 		fprintf(stderr, "%s %-5s [%s] %s\n", stamp, log_level_name(l), tag, masked);
+	if (file_sink && l >= file_level && file_max_bytes > 0 &&
+	    ftell(file_sink) + (long)strlen(masked) + 64 > file_max_bytes)
+		rotate_locked();
 	if (file_sink && l >= file_level) {
 		fprintf(file_sink, "%s %-5s [%s] %s\n", stamp, log_level_name(l), tag, masked);
 		fflush(file_sink);

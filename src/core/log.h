@@ -20,9 +20,13 @@ extern volatile int log_threshold_; /* lowest level any sink accepts */
 bool log_level_parse(const char *s, enum log_level *out);
 const char *log_level_name(enum log_level l);
 
-/* Sinks: stderr and an optional file (appended to, created 0600). */
+/* Sinks: stderr and an optional file (appended to, created 0600).  When the
+ * file would grow past max_bytes (0 = never rotate) it is renamed to
+ * path.1 (path.1 to path.2, …, keeping `backups` old files) and a new one
+ * is started. */
 void log_set_stderr_level(enum log_level l);
-enum kith_status log_open_file(const char *path, enum log_level l, char **why) KITH_MUST_CHECK;
+enum kith_status log_open_file(const char *path, enum log_level l, long max_bytes, int backups,
+			       char **why) KITH_MUST_CHECK;
 void log_close(void);
 
 /* Register a secret to mask; values shorter than 4 bytes are ignored

@@ -4,6 +4,7 @@
 #include "core/log.h"
 
 #include <stdio.h>
+#include <unistd.h>
 
 static char *read_file(const char *path)
 {
@@ -25,7 +26,7 @@ static void test_secrets_never_reach_the_sink(void)
 	char *why = NULL, *text, *masked;
 
 	log_set_stderr_level(LOG_OFF);
-	REQUIRE(log_open_file(path, LOG_DEBUG, &why) == KITH_OK);
+	REQUIRE(log_open_file(path, LOG_DEBUG, 0, 0, &why) == KITH_OK);
 	log_add_secret("sk-or-v1-abcdef123456");
 	log_add_secret("abc");   /* too short to mask safely: ignored */
 	log_info("test", "calling https://x/?key=%s now", "sk-or-v1-abcdef123456");
@@ -54,7 +55,7 @@ static void test_levels(void)
 	CHECK(log_level_parse("debug", &l) && l == LOG_DEBUG);
 	CHECK(!log_level_parse("loud", &l));
 	log_set_stderr_level(LOG_OFF);
-	REQUIRE(log_open_file(path, LOG_WARN, &why) == KITH_OK);
+	REQUIRE(log_open_file(path, LOG_WARN, 0, 0, &why) == KITH_OK);
 	log_info("t", "hidden");
 	log_warn("t", "shown");
 	log_close();
@@ -65,9 +66,35 @@ static void test_levels(void)
 	free(path);
 }
 
+static void test_rotation_keeps_backups(void)
+{
+	char *path = test_path("rot.log"), *p1 = test_path("rot.log.1"), *p2 = test_path("rot.log.2");
+	char *p3 = test_path("rot.log.3"), *why = NULL, *text;
+
+	log_set_stderr_level(LOG_OFF);
+	REQUIRE(log_open_file(path, LOG_INFO, 400, 2, &why) == KITH_OK);
+	for (int i = 0; i < 40; i++)
+		log_info("rot", "line %02d of a log that must be rotated", i);
+	log_close();
+	text = read_file(path);
+	CHECK_CONTAINS(text, "line 39");
+	CHECK(strlen(text) <= 400);
+	free(text);
+	text = read_file(p1);
+	CHECK_CONTAINS(text, "line");
+	free(text);
+	CHECK(access(p2, F_OK) == 0);
+	CHECK(access(p3, F_OK) != 0);   /* only two backups kept */
+	free(path);
+	free(p1);
+	free(p2);
+	free(p3);
+}
+
 int main(void)
 {
 	RUN(test_secrets_never_reach_the_sink);
 	RUN(test_levels);
+	RUN(test_rotation_keeps_backups);
 	return test_summary();
 }
