@@ -24,9 +24,9 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/tz.h"
 
 #define DOTENV_MAX_BYTES (1u << 20)
-#define ZONEINFO_DIR "/usr/share/zoneinfo"
 
 static const struct cfg_def defs[CFG_COUNT_] = {
 #define X(name, type, def, min, max, choices, flags, group, help) \
@@ -370,28 +370,15 @@ static char *choices_phrase(const char *choices)
 	return buf_detach(&b);
 }
 
+/* A zone is valid when the zone database can load it: the same code that
+ * later turns it into local time (core/tz.c), so the two never disagree. */
 static bool valid_zone(const char *z)
 {
-	struct stat st;
-	char path[512];
+	struct tm tm;
+	long off;
+	char abbr[TZ_ABBR_SIZE];
 
-	if (strcmp(z, "UTC") == 0)
-		return true;
-	if (!*z || z[0] == '/' || strlen(z) > 200)
-		return false;
-	for (const char *p = z; *p; p++) {
-		if (!isalnum((unsigned char)*p) && !strchr("/_+-", *p))
-			return false;
-	}
-	if (strstr(z, "//") || z[strlen(z) - 1] == '/')
-		return false;
-	/* Without a zone database there is nothing to check against; the
-	 * name is at least well-formed, and the clock code falls back to
-	 * UTC for a zone it cannot load. */
-	if (stat(ZONEINFO_DIR, &st) != 0 || !S_ISDIR(st.st_mode))
-		return true;
-	snprintf(path, sizeof(path), "%s/%s", ZONEINFO_DIR, z);
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	return tz_localtime_named(z, 0, &tm, &off, abbr, NULL) == KITH_OK;
 }
 
 static void free_list(char **list)

@@ -814,6 +814,19 @@ static bool resolve_case(const char *dir, const char *name, char out[TZ_NAME_MAX
 	return true;
 }
 
+/* UTC without a zone database (a container image without tzdata): the
+ * default zone keeps working. */
+static struct tz *builtin_utc(const char *name)
+{
+	struct tz *tz = xcalloc(1, sizeof(*tz));
+
+	tz->name = xstrdup(strchr(name, '/') ? "Etc/UTC" : "UTC");
+	tz->ntypes = 1;
+	tz->types = xcalloc(1, sizeof(*tz->types));
+	tz->chars = xstrdup("UTC");
+	return tz;
+}
+
 enum kith_status tz_load(const char *name, struct tz **out, char **why)
 {
 	const char *dir = zone_dir();
@@ -846,8 +859,13 @@ enum kith_status tz_load(const char *name, struct tz **out, char **why)
 		free(path);
 	}
 	if (!ok) {
-		if (err == ENOENT || err == ENOTDIR || err == EISDIR)
+		if (err == ENOENT || err == ENOTDIR || err == EISDIR) {
+			if (strcasecmp(name, "UTC") == 0 || strcasecmp(name, "Etc/UTC") == 0) {
+				*out = builtin_utc(name);
+				return KITH_OK;
+			}
 			return kith_why(why, KITH_ENOTFOUND, "unknown time zone '%s'", shown);
+		}
 		return kith_why(why, KITH_EIO, "cannot read time zone '%s' from %s: %s", shown, dir,
 				strerror(err));
 	}

@@ -25,12 +25,14 @@ struct tz;
 /* Size of the abbreviation buffer ("CEST", "+0530"); longer ones are cut. */
 #define TZ_ABBR_SIZE 16
 
-/* Load the zone `name` ("Europe/Berlin", "UTC").  The name must be a
- * relative path of [A-Za-z0-9_+-] components separated by single '/', at
- * most TZ_NAME_MAX bytes, so nothing outside the zone directory can be
- * named; a name that differs from a zone only in case ("asia/tokyo") finds
- * it.  KITH_ENOTFOUND for an unknown zone, KITH_EINVAL for a bad name or a
- * damaged file.  The caller frees *out with tz_free(). */
+/* Load the zone `name` ("Europe/Berlin", "UTC") from $TZDIR or
+ * /usr/share/zoneinfo.  The name must be a relative path of [A-Za-z0-9_+-]
+ * components separated by single '/', at most TZ_NAME_MAX bytes, so nothing
+ * outside the zone directory can be named; a name that differs from a zone
+ * only in case ("asia/tokyo") finds it, and "UTC" works even without a
+ * zone database.  KITH_ENOTFOUND for an unknown zone, KITH_EINVAL for a bad
+ * name or a damaged file, KITH_EIO when the file cannot be read.  The
+ * caller frees *out with tz_free(). */
 enum kith_status tz_load(const char *name, struct tz **out, char **why) KITH_MUST_CHECK;
 
 /* Parse TZif bytes; `name` (may be NULL) is only remembered for tz_name().

@@ -1,10 +1,11 @@
 /* llm.c — the provider-neutral half of the LLM layer.
  *
- * Configuration, message helpers, the dispatch of llm_chat/llm_embed/
- * llm_health to the provider table, the answer accumulator both providers
- * fill, and the one place where a failed HTTP exchange becomes a sentence a
- * person can act on ("cannot reach Ollama at …: connection refused").
- * Keeping the wording here means both providers fail in the same words. */
+ * Configuration, message helpers, the answer accumulator both providers
+ * fill, and llm_chat/llm_embed/llm_health: each exchange is run here once,
+ * from the facts in the provider's struct llm_ops (paths, body builders,
+ * chunk parsers, reply shapes), so streaming, records, caps and error
+ * sentences cannot drift between providers.  HTTP and the wording of
+ * failures live in llm_http.c. */
 #include "llm/llm_int.h"
 #include "core/alloc.h"
 #include "core/clock.h"
@@ -13,10 +14,8 @@
 #include "llm/ndjson.h"
 #include "llm/sse.h"
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <string.h>
-#include <strings.h>
 
 static const char *const role_names[LLM_ROLE_COUNT_] = {
 	[LLM_ROLE_MAIN] = "main",
@@ -24,6 +23,14 @@ static const char *const role_names[LLM_ROLE_COUNT_] = {
 	[LLM_ROLE_VISION] = "vision",
 	[LLM_ROLE_EMBED] = "embed",
 	[LLM_ROLE_IMAGE] = "image",
+};
+
+/* Both providers call the speakers of a conversation by these names. */
+static const char *const msg_roles[] = {
+	[LLM_MSG_SYSTEM] = "system",
+	[LLM_MSG_USER] = "user",
+	[LLM_MSG_ASSISTANT] = "assistant",
+	[LLM_MSG_TOOL] = "tool",
 };
 
 static const struct {
@@ -41,6 +48,12 @@ static const struct {
 const char *llm_role_name(enum llm_role r)
 {
 	return (unsigned)r < LLM_ROLE_COUNT_ ? role_names[r] : "?";
+}
+
+const char *llm_msg_role_name(enum llm_msg_role r)
+{
+	KITH_ASSERT((unsigned)r < sizeof(msg_roles) / sizeof(msg_roles[0]));
+	return msg_roles[r];
 }
 
 const char *llm_provider_name(enum llm_provider p)
@@ -177,54 +190,6 @@ const char *llm_model(const struct llm_client *c, enum llm_role r)
 	return (unsigned)r < LLM_ROLE_COUNT_ ? c->cfg.models[r] : NULL;
 }
 
-enum kith_status llm_chat(struct llm_client *c, const struct llm_request *req,
-			  struct llm_response *out, char **why)
-{
-	int64_t t0 = clock_mono_ms();
-	const char *model;
-	double temp;
-	enum kith_status st;
-
-	response_init(out);
-	model = llm_model(c, req->role);
-	if (!model) {
-		st = kith_why(why, KITH_ECONFIG, "no model is configured for the %s role",
-			      llm_role_name(req->role));
-		goto out;
-	}
-	out->model = xstrdup(model);
-	temp = req->temperature >= 0 ? req->temperature : c->cfg.temperature[req->role];
-	st = providers[c->cfg.provider].ops->chat(c, req, model, temp, out, why);
-	if (st == KITH_OK && !out->content)
-		out->content = xstrdup("");
-out:
-	out->duration_ms = clock_mono_ms() - t0;
-	log_debug("llm", "chat %s/%s: %s, %d attempt(s), %lld ms, tokens %ld in %ld out",
-		  llm_role_name(req->role), model ? model : "-", kith_strerror(st),
-		  out->attempts, (long long)out->duration_ms, out->prompt_tokens,
-		  out->completion_tokens);
-	return st;
-}
-
-enum kith_status llm_embed(struct llm_client *c, const char *const *texts, size_t n,
-			   float **vecs, size_t *dim, const struct cancel *cancel, char **why)
-{
-	const char *model = llm_model(c, LLM_ROLE_EMBED);
-
-	*vecs = NULL;
-	*dim = 0;
-	if (!model)
-		return kith_why(why, KITH_ECONFIG, "no model is configured for the embed role");
-	if (n == 0)
-		return KITH_OK;
-	return providers[c->cfg.provider].ops->embed(c, model, texts, n, vecs, dim, cancel, why);
-}
-
-enum kith_status llm_health(struct llm_client *c, char **why)
-{
-	return providers[c->cfg.provider].ops->health(c, why);
-}
-
 /* ---- accumulator ---- */
 
 void llm_acc_init(struct llm_acc *a, size_t max,
@@ -295,14 +260,40 @@ struct llm_acc_call *llm_acc_call(struct llm_acc *a, long index)
 		if (a->calls[i].index == index)
 			return &a->calls[i];
 	}
-	if (a->ncalls >= LLM_MAX_CALLS)
+	if (a->ncalls >= LLM_MAX_CALLS) {
+		(void)llm_acc_fail(a, KITH_EPROTO, "more than %d tool calls", LLM_MAX_CALLS);
 		return NULL;
+	}
 	a->calls = xgrow(a->calls, &a->calls_cap, a->ncalls + 1, sizeof(*a->calls));
 	tc = &a->calls[a->ncalls++];
 	memset(tc, 0, sizeof(*tc));
 	tc->index = index;
 	buf_init(&tc->args, a->max);
 	return tc;
+}
+
+enum kith_status llm_acc_args(struct llm_acc *a, struct llm_acc_call *call, const json_t *args)
+{
+	enum kith_status st;
+
+	if (json_is_string(args)) {
+		st = buf_append(&call->args, json_string_value(args), json_string_length(args));
+	} else {
+		char *t = kjson_dump(args, false);
+
+		st = buf_puts(&call->args, t);
+		free(t);
+	}
+	return st ? llm_acc_fail(a, KITH_ETOOBIG, "tool arguments too long") : KITH_OK;
+}
+
+enum kith_status llm_acc_server_error(struct llm_acc *a, const json_t *err)
+{
+	char *t = llm_error_text(err);
+	enum kith_status st = llm_acc_fail(a, KITH_EHTTP, "%s", t ? t : "unspecified error");
+
+	free(t);
+	return st;
 }
 
 /* Arguments text to a JSON object.  An empty string means "no arguments"
@@ -397,234 +388,10 @@ void llm_acc_finish(struct llm_acc *a, struct llm_response *out)
 	llm_acc_release(a);
 }
 
-/* ---- errors ---- */
-
-/* A server message can be a page of HTML; a sentence needs a line. */
-static char *clip(const char *s, size_t n)
-{
-	struct slice t = slice_trim(slice_of(s, n));
-	struct buf b = BUF_INIT(0);
-
-	if (t.n > 300)
-		t.n = 300;
-	for (size_t i = 0; i < t.n; i++) {
-		char ch = t.p[i];
-
-		(void)buf_append(&b, (ch == '\n' || ch == '\r' || ch == '\t') ? " " : &ch, 1);
-	}
-	if (slice_trim(slice_of(s, n)).n > 300)
-		(void)buf_puts(&b, "…");
-	if (b.len == 0) {
-		buf_release(&b);
-		return NULL;
-	}
-	return buf_detach(&b);
-}
-
-char *llm_error_text(const json_t *err)
-{
-	const char *msg;
-	json_t *code, *meta;
-	struct buf b = BUF_INIT(0);
-	char *r;
-
-	if (json_is_string(err))
-		return clip(json_string_value(err), json_string_length(err));
-	if (!json_is_object(err))
-		return NULL;
-	msg = kjson_str(err, "message");
-	(void)buf_puts(&b, msg ? msg : "unspecified error");
-	code = json_object_get(err, "code");
-	/* A numeric code repeats the HTTP status; a string one adds a hint. */
-	if (json_is_string(code))
-		(void)buf_printf(&b, " (%s)", json_string_value(code));
-	meta = kjson_obj(err, "metadata");
-	if (kjson_str(meta, "raw"))
-		(void)buf_printf(&b, ": %s", kjson_str(meta, "raw"));
-	r = clip(b.data, b.len);
-	buf_release(&b);
-	return r;
-}
-
-char *llm_body_error_text(const char *body, size_t n)
-{
-	json_t *j;
-	char *r = NULL;
-
-	if (!body || n == 0)
-		return NULL;
-	j = json_loadb(body, n, 0, NULL);
-	if (j) {
-		json_t *e = json_object_get(j, "error");
-
-		if (e)
-			r = llm_error_text(e);
-		else if (kjson_str(j, "message"))
-			r = llm_error_text(j);
-		json_decref(j);
-		if (r)
-			return r;
-	}
-	return clip(body, n);
-}
-
-char *llm_where(const struct llm_client *c)
-{
-	if (c->cfg.provider == LLM_PROVIDER_OLLAMA)
-		return xasprintf("Ollama at %s", c->cfg.base_url);
-	return xasprintf("%s endpoint at %s", llm_provider_name(c->cfg.provider), c->cfg.base_url);
-}
-
-static bool contains_ci(const char *hay, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	for (; hay && *hay; hay++) {
-		if (strncasecmp(hay, needle, n) == 0)
-			return true;
-	}
-	return false;
-}
-
-enum kith_status llm_fail(const struct llm_client *c, enum kith_status st,
-			  const struct http_response *resp, const char *reason,
-			  int attempts, const char *model, const char *path, char **why)
-{
-	char *where = llm_where(c);
-	char *server = NULL, after[48] = "", detail[512] = "";
-	const char *r = reason ? reason : kith_strerror(st);
-	long code = resp ? resp->status : 0;
-
-	if (attempts > 1)
-		snprintf(after, sizeof(after), " (after %d attempts)", attempts);
-	if (st == KITH_EHTTP && resp)
-		server = llm_body_error_text(resp->body.data, resp->body.len);
-	if (server)
-		snprintf(detail, sizeof(detail), ": %s", server);
-
-	switch (st) {
-	case KITH_ECONNECT:
-		if (resp && resp->streamed_any)
-			st = kith_why(why, st, "the connection to %s broke during the answer: %s",
-				      where, r);
-		else
-			st = kith_why(why, st, "cannot reach %s: %s%s", where, r, after);
-		break;
-	case KITH_ETIMEDOUT:
-		st = kith_why(why, st, "%s did not answer in time: %s%s", where, r, after);
-		break;
-	case KITH_ECANCELED:
-		st = kith_why(why, st, "request to %s was cancelled", where);
-		break;
-	case KITH_ETOOBIG:
-		st = kith_why(why, st, "the answer from %s is too big: %s", where, r);
-		break;
-	case KITH_EINVAL:
-		st = kith_why(why, KITH_ECONFIG, "cannot use the URL of %s: %s", where, r);
-		break;
-	case KITH_EHTTP:
-		if (code == 401) {
-			if (c->cfg.api_key)
-				st = kith_why(why, KITH_EAUTH, "%s rejected the API key (401)%s",
-					      where, detail);
-			else
-				st = kith_why(why, KITH_EAUTH,
-					      "%s wants an API key (401) and none is configured%s",
-					      where, detail);
-		} else if (code == 403) {
-			st = kith_why(why, KITH_EAUTH, "%s refused the request (403)%s", where,
-				      detail);
-		} else if (code == 404 && model &&
-			   (contains_ci(server, model) || contains_ci(server, "model") ||
-			    contains_ci(server, "endpoints"))) {
-			if (c->cfg.provider == LLM_PROVIDER_OLLAMA)
-				st = kith_why(why, KITH_ENOTFOUND,
-					      "model '%s' not found on %s (try `ollama pull %s`)",
-					      model, where, model);
-			else
-				st = kith_why(why, KITH_ENOTFOUND, "model '%s' not found on %s%s",
-					      model, where, detail);
-		} else if (code == 404) {
-			st = kith_why(why, KITH_ENOTFOUND,
-				      "%s answered 404 for %s%s; is the base URL right?", where,
-				      path ? path : "that path", detail);
-		} else if (code == 429) {
-			st = kith_why(why, KITH_ERATELIMIT, "rate limited by %s after %d attempt%s%s",
-				      where, attempts, attempts == 1 ? "" : "s", detail);
-		} else if (code == 402) {
-			st = kith_why(why, st, "%s refused the request for lack of credits (402)%s",
-				      where, detail);
-		} else if (code >= 500) {
-			st = kith_why(why, st, "%s failed with HTTP %ld%s%s", where, code, after,
-				      detail);
-		} else {
-			st = kith_why(why, st, "%s rejected the request (HTTP %ld)%s", where, code,
-				      detail);
-		}
-		break;
-	default:
-		st = kith_why(why, st, "unexpected answer from %s: %s", where, r);
-		break;
-	}
-	free(server);
-	free(where);
-	return st;
-}
-
-/* ---- HTTP ---- */
-
-enum kith_status llm_http_do(const struct llm_client *c, const struct llm_http *h,
-			     struct http_response *resp, int *attempts, char **reason)
-{
-	const struct llm_config *cfg = &c->cfg;
-	char *owned[6] = { 0 };
-	const char *hdrs[8];
-	size_t nh = 0, no = 0;
-	struct http_request req = { 0 };
-	struct http_retry policy = { 0 };
-	char *url = xasprintf("%s%s", cfg->base_url, h->path);
-	enum kith_status st;
-
-	if (h->body)
-		hdrs[nh++] = "Content-Type: application/json";
-	hdrs[nh++] = h->event_stream ? "Accept: text/event-stream" : "Accept: application/json";
-	if (cfg->api_key)
-		hdrs[nh++] = owned[no++] = xasprintf("Authorization: Bearer %s", cfg->api_key);
-	if (cfg->provider == LLM_PROVIDER_OPENAI && cfg->referer && cfg->referer[0])
-		hdrs[nh++] = owned[no++] = xasprintf("HTTP-Referer: %s", cfg->referer);
-	if (cfg->provider == LLM_PROVIDER_OPENAI && cfg->title && cfg->title[0])
-		hdrs[nh++] = owned[no++] = xasprintf("X-Title: %s", cfg->title);
-	hdrs[nh] = NULL;
-
-	req.method = h->method;
-	req.url = url;
-	req.headers = hdrs;
-	req.body = h->body;
-	req.body_len = h->body ? strlen(h->body) : 0;
-	req.timeout_ms = cfg->timeout_ms;
-	req.connect_timeout_ms = cfg->connect_timeout_ms;
-	req.max_response = cfg->max_response_bytes;
-	req.cancel = h->cancel;
-	req.on_data = h->on_data;
-	req.ud = h->ud;
-
-	policy.max_attempts = h->max_attempts > 0 ? h->max_attempts : cfg->max_attempts;
-	policy.base_ms = cfg->retry_base_ms;
-	policy.max_ms = cfg->retry_max_ms;
-	policy.hint_ms = h->hint_ms;
-	policy.give_up = h->give_up;
-
-	st = http_perform_retry(&req, &policy, resp, attempts, reason);
-	for (size_t i = 0; i < no; i++)
-		free(owned[i]);
-	free(url);
-	return st;
-}
-
 /* ---- one chat exchange ---- */
 
 struct chat_run {
-	const struct llm_wire *w;
+	const struct llm_ops *w;
 	struct llm_acc acc;
 	struct ndjson nd;
 	struct sse sse;
@@ -677,10 +444,14 @@ static enum kith_status run_finish(struct chat_run *r)
 	return st;
 }
 
-enum kith_status llm_run_chat(struct llm_client *c, const struct llm_request *req,
-			      const char *model, const struct llm_wire *w,
-			      struct llm_response *out, char **why)
+/* POST the provider's body for req and fill `out`, request and response
+ * records included. */
+static enum kith_status run_chat(struct llm_client *c, const struct llm_request *req,
+				 const char *model, double temp, struct llm_response *out,
+				 char **why)
 {
+	const struct llm_ops *w = providers[c->cfg.provider].ops;
+	json_t *body = w->build_chat(c, req, model, temp);
 	struct chat_run r;
 	struct http_response resp;
 	struct llm_http h = { 0 };
@@ -688,6 +459,8 @@ enum kith_status llm_run_chat(struct llm_client *c, const struct llm_request *re
 	size_t max = c->cfg.max_response_bytes;
 	enum kith_status st;
 
+	out->request_json = kjson_dump(body, false);
+	json_decref(body);
 	r.w = w;
 	llm_acc_init(&r.acc, max, req->stream ? req->on_delta : NULL, req->ud);
 	ndjson_init(&r.nd, max, run_line, &r);
@@ -695,7 +468,7 @@ enum kith_status llm_run_chat(struct llm_client *c, const struct llm_request *re
 	http_response_init(&resp);
 
 	h.method = "POST";
-	h.path = w->path;
+	h.path = w->chat_path;
 	h.body = out->request_json;
 	h.cancel = req->cancel;
 	h.event_stream = req->stream && w->sse;
@@ -715,19 +488,11 @@ enum kith_status llm_run_chat(struct llm_client *c, const struct llm_request *re
 		st = llm_acc_fail(&r.acc, KITH_EPROTO, "the answer has no message in it");
 
 	if (st && r.acc.why) {
-		char *where = llm_where(c);
-
-		if (st == KITH_EHTTP)
-			kith_why(why, st, "%s reported an error: %s", where, r.acc.why);
-		else if (st == KITH_ETOOBIG)
-			kith_why(why, st, "the answer from %s is too big: %s", where, r.acc.why);
-		else
-			kith_why(why, st, "unexpected answer from %s: %s", where, r.acc.why);
-		free(where);
+		llm_answer_fail(c, st, r.acc.why, why);
 		if (st == KITH_EHTTP)
 			error = xstrdup(r.acc.why);
 	} else if (st) {
-		st = llm_fail(c, st, &resp, reason, out->attempts, model, w->path, why);
+		st = llm_fail(c, st, &resp, reason, out->attempts, model, w->chat_path, why);
 	}
 
 	llm_acc_finish(&r.acc, out);
@@ -746,4 +511,118 @@ enum kith_status llm_run_chat(struct llm_client *c, const struct llm_request *re
 	llm_acc_release(&r.acc);
 	http_response_release(&resp);
 	return st;
+}
+
+/* ---- embeddings ---- */
+
+enum kith_status llm_vecs_put(struct llm_vecs *vs, size_t i, const json_t *arr, char **bad)
+{
+	size_t k;
+	json_t *x;
+
+	KITH_ASSERT(i < vs->n);
+	if (!vs->v) {
+		vs->dim = json_array_size(arr);
+		if (vs->dim == 0)
+			return kith_why(bad, KITH_EPROTO, "empty embedding");
+		vs->v = xcalloc(vs->n * vs->dim, sizeof(float));
+	}
+	if (!json_is_array(arr) || json_array_size(arr) != vs->dim)
+		return kith_why(bad, KITH_EPROTO, "embeddings of different sizes");
+	json_array_foreach(arr, k, x) {
+		if (!json_is_number(x))
+			return kith_why(bad, KITH_EPROTO, "non-numeric embedding");
+		vs->v[i * vs->dim + k] = (float)json_number_value(x);
+	}
+	return KITH_OK;
+}
+
+static enum kith_status run_embed(struct llm_client *c, const char *model,
+				  const char *const *texts, size_t n, float **vecs, size_t *dim,
+				  const struct cancel *cancel, char **why)
+{
+	const struct llm_ops *w = providers[c->cfg.provider].ops;
+	json_t *body = json_object(), *input = json_array(), *reply = NULL;
+	struct llm_vecs vs = { .n = n };
+	struct llm_http h = { 0 };
+	char *text, *bad = NULL;
+	enum kith_status st;
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(input, json_string(texts[i] ? texts[i] : ""));
+	json_object_set_new(body, "model", json_string(model));
+	json_object_set_new(body, "input", input);
+	if (w->encoding_format)
+		json_object_set_new(body, "encoding_format", json_string(w->encoding_format));
+	text = kjson_dump(body, false);
+	h.method = "POST";
+	h.path = w->embed_path;
+	h.body = text;
+	h.cancel = cancel;
+	h.hint_ms = w->hint_ms;
+	h.give_up = w->give_up;
+	st = llm_json_exchange(c, &h, model, &reply, why);
+	if (st == KITH_OK && (st = w->take_embeddings(reply, &vs, &bad)))
+		llm_answer_fail(c, st, bad ? bad : "malformed embeddings", why);
+	if (st == KITH_OK) {
+		*vecs = vs.v;
+		*dim = vs.dim;
+		vs.v = NULL;
+	}
+	free(vs.v);
+	free(bad);
+	free(text);
+	json_decref(reply);
+	json_decref(body);
+	return st;
+}
+
+/* ---- entry points ---- */
+
+enum kith_status llm_chat(struct llm_client *c, const struct llm_request *req,
+			  struct llm_response *out, char **why)
+{
+	int64_t t0 = clock_mono_ms();
+	const char *model;
+	double temp;
+	enum kith_status st;
+
+	response_init(out);
+	model = llm_model(c, req->role);
+	if (!model) {
+		st = kith_why(why, KITH_ECONFIG, "no model is configured for the %s role",
+			      llm_role_name(req->role));
+		goto out;
+	}
+	out->model = xstrdup(model);
+	temp = req->temperature >= 0 ? req->temperature : c->cfg.temperature[req->role];
+	st = run_chat(c, req, model, temp, out, why);
+	if (st == KITH_OK && !out->content)
+		out->content = xstrdup("");
+out:
+	out->duration_ms = clock_mono_ms() - t0;
+	log_debug("llm", "chat %s/%s: %s, %d attempt(s), %lld ms, tokens %ld in %ld out",
+		  llm_role_name(req->role), model ? model : "-", kith_strerror(st),
+		  out->attempts, (long long)out->duration_ms, out->prompt_tokens,
+		  out->completion_tokens);
+	return st;
+}
+
+enum kith_status llm_embed(struct llm_client *c, const char *const *texts, size_t n,
+			   float **vecs, size_t *dim, const struct cancel *cancel, char **why)
+{
+	const char *model = llm_model(c, LLM_ROLE_EMBED);
+
+	*vecs = NULL;
+	*dim = 0;
+	if (!model)
+		return kith_why(why, KITH_ECONFIG, "no model is configured for the embed role");
+	if (n == 0)
+		return KITH_OK;
+	return run_embed(c, model, texts, n, vecs, dim, cancel, why);
+}
+
+enum kith_status llm_health(struct llm_client *c, char **why)
+{
+	return providers[c->cfg.provider].ops->health(c, why);
 }

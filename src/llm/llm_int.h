@@ -56,8 +56,16 @@ void llm_acc_release(struct llm_acc *a);
 /* Append to content (calling on_delta) or thinking. */
 enum kith_status llm_acc_content(struct llm_acc *a, const char *s, size_t n) KITH_MUST_CHECK;
 enum kith_status llm_acc_thinking(struct llm_acc *a, const char *s, size_t n) KITH_MUST_CHECK;
-/* The call with this provider index, added if new; NULL past LLM_MAX_CALLS. */
+/* The call with this provider index, added if new; NULL past LLM_MAX_CALLS
+ * (with a->why saying so). */
 struct llm_acc_call *llm_acc_call(struct llm_acc *a, long index);
+/* Append arguments as they arrived to a call's text: a string's own text,
+ * any other JSON written out.  KITH_ETOOBIG past the cap. */
+enum kith_status llm_acc_args(struct llm_acc *a, struct llm_acc_call *call,
+			      const json_t *args) KITH_MUST_CHECK;
+/* The server's error (a string or an error object) as the failure:
+ * KITH_EHTTP with a->why = its text. */
+enum kith_status llm_acc_server_error(struct llm_acc *a, const json_t *err) KITH_MUST_CHECK;
 /* Record a failure reason (first one wins) and return st. */
 enum kith_status llm_acc_fail(struct llm_acc *a, enum kith_status st, const char *fmt, ...)
 	KITH_PRINTF(3, 4);
@@ -69,17 +77,13 @@ void llm_acc_finish(struct llm_acc *a, struct llm_response *out);
  * parsed object, else the raw text parsed, else {}.  New reference. */
 json_t *llm_args_object(const struct llm_tool_call *tc);
 
-/* The server's error text from an error body in either provider's shape
- * ({"error":"…"} or {"error":{"message":…,"code":…}}), or a trimmed prefix
- * of a non-JSON body; NULL when there is nothing.  Caller frees. */
-char *llm_error_text(const json_t *error);
-char *llm_body_error_text(const char *body, size_t n);
-
 /* Fold one JSON object of an answer into the accumulator.  KITH_EHTTP when
  * the object reports an error (a->why = the server's text), KITH_EPROTO
  * when its shape is wrong, KITH_ETOOBIG past the cap. */
 enum kith_status ollama_chunk(struct llm_acc *a, const json_t *chunk) KITH_MUST_CHECK;
 enum kith_status openai_chunk(struct llm_acc *a, const json_t *chunk) KITH_MUST_CHECK;
+
+/* ---- llm_http.c ---- */
 
 /* One HTTP exchange on behalf of a provider. */
 struct llm_http {
@@ -102,6 +106,19 @@ enum kith_status llm_http_do(const struct llm_client *c, const struct llm_http *
 			     struct http_response *resp, int *attempts,
 			     char **reason) KITH_MUST_CHECK;
 
+/* An exchange whose answer is one JSON document (embeddings, model lists):
+ * llm_http_do(), then either the sentence from llm_fail() or the body
+ * parsed into *reply (new reference; NULL when the body is not JSON, for
+ * the caller to judge with the rest of the shape). */
+enum kith_status llm_json_exchange(const struct llm_client *c, const struct llm_http *h,
+				   const char *model, json_t **reply, char **why) KITH_MUST_CHECK;
+
+/* The server's error text from an error body in either provider's shape
+ * ({"error":"…"} or {"error":{"message":…,"code":…}}), or a trimmed prefix
+ * of a non-JSON body; NULL when there is nothing.  Caller frees. */
+char *llm_error_text(const json_t *error);
+char *llm_body_error_text(const char *body, size_t n);
+
 /* "Ollama at http://…" / "OpenAI-compatible endpoint at https://…". */
 char *llm_where(const struct llm_client *c);
 
@@ -111,37 +128,63 @@ enum kith_status llm_fail(const struct llm_client *c, enum kith_status st,
 			  const struct http_response *resp, const char *reason,
 			  int attempts, const char *model, const char *path, char **why);
 
-/* What differs between the providers' chat exchanges; llm_run_chat() does
- * the rest (streaming, parsing, records, error sentences). */
-struct llm_wire {
-	const char *path;          /* "/api/chat", "/chat/completions" */
-	bool sse;                  /* streams are SSE (else NDJSON) */
-	enum kith_status (*chunk)(struct llm_acc *a, const json_t *chunk);
-	/* The record of a streamed answer, in the provider's non-stream
-	 * shape; `error` is the server's error text or NULL. */
-	json_t *(*reassemble)(const struct llm_response *out, const char *error);
-	long (*hint_ms)(const struct http_response *r, void *ud);
-	bool (*give_up)(const struct http_response *r, void *ud);
-};
+/* The sentence for an answer that arrived but cannot be used: `what` is
+ * the server's error text (KITH_EHTTP), what overflowed (KITH_ETOOBIG) or
+ * what is malformed (anything else).  Returns st. */
+enum kith_status llm_answer_fail(const struct llm_client *c, enum kith_status st,
+				 const char *what, char **why);
 
-/* POST out->request_json (already set) and fill `out`. */
-enum kith_status llm_run_chat(struct llm_client *c, const struct llm_request *req,
-			      const char *model, const struct llm_wire *w,
-			      struct llm_response *out, char **why) KITH_MUST_CHECK;
+/* ---- llm.c ---- */
+
+/* "system", "user", "assistant", "tool": the wire name of a message role. */
+const char *llm_msg_role_name(enum llm_msg_role r);
 
 /* Tool definitions in the shape both providers take:
  * [{"type":"function","function":{"name","description","parameters"}}];
  * entries already in that shape pass through.  New reference. */
 json_t *llm_tool_defs(const json_t *tools);
 
-/* Provider entry points, reached through the table in llm.c. */
+/* n embeddings of one dimension being filled from a reply. */
+struct llm_vecs {
+	size_t n;
+	size_t dim;               /* 0 until the first vector is stored */
+	float *v;                 /* n * dim, allocated with the first vector */
+};
+
+/* Copy `arr`, a JSON array of numbers, in as vector i (i < vs->n); the
+ * first vector stored sets the dimension.  KITH_EPROTO with *bad saying
+ * what is wrong (caller frees) for an empty first vector, one of another
+ * size, or a non-number. */
+enum kith_status llm_vecs_put(struct llm_vecs *vs, size_t i, const json_t *arr,
+			      char **bad) KITH_MUST_CHECK;
+
+/* What differs between the providers; llm.c does the rest of each exchange
+ * (streaming, parsing, records, error sentences). */
 struct llm_ops {
-	enum kith_status (*chat)(struct llm_client *c, const struct llm_request *req,
-				 const char *model, double temperature,
-				 struct llm_response *out, char **why);
-	enum kith_status (*embed)(struct llm_client *c, const char *model,
-				  const char *const *texts, size_t n, float **vecs,
-				  size_t *dim, const struct cancel *cancel, char **why);
+	/* Chat: the request body, and how answers come back. */
+	const char *chat_path;     /* "/api/chat", "/chat/completions" */
+	bool sse;                  /* streams are SSE (else NDJSON) */
+	json_t *(*build_chat)(const struct llm_client *c, const struct llm_request *req,
+			      const char *model, double temperature);
+	enum kith_status (*chunk)(struct llm_acc *a, const json_t *chunk);
+	/* The record of a streamed answer, in the provider's non-stream
+	 * shape; `error` is the server's error text or NULL. */
+	json_t *(*reassemble)(const struct llm_response *out, const char *error);
+
+	/* Embeddings: the body is {"model","input":[texts]} plus
+	 * encoding_format when set; take_embeddings() puts each vector of
+	 * the reply (NULL when not JSON) with llm_vecs_put(), or fails with
+	 * a status and *bad as for llm_answer_fail(). */
+	const char *embed_path;    /* "/api/embed", "/embeddings" */
+	const char *encoding_format;
+	enum kith_status (*take_embeddings)(const json_t *reply, struct llm_vecs *vs,
+					    char **bad);
+
+	/* Retry hints for chat and embeddings; NULL = the defaults. */
+	long (*hint_ms)(const struct http_response *r, void *ud);
+	bool (*give_up)(const struct http_response *r, void *ud);
+
+	/* Whether the server answers and has the main model. */
 	enum kith_status (*health)(struct llm_client *c, char **why);
 };
 

@@ -11,34 +11,32 @@
 
 #include <string.h>
 
-static const char *const msg_roles[] = {
-	[LLM_MSG_SYSTEM] = "system",
-	[LLM_MSG_USER] = "user",
-	[LLM_MSG_ASSISTANT] = "assistant",
-	[LLM_MSG_TOOL] = "tool",
-};
+/* Tool calls as Ollama takes and gives them: arguments as an object. */
+static json_t *calls_json(const struct llm_tool_call *calls, size_t n)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		const struct llm_tool_call *tc = &calls[i];
+		json_t *fn = json_object(), *call = json_object();
+
+		kjson_set_str(fn, "name", tc->name ? tc->name : "");
+		json_object_set_new(fn, "arguments", llm_args_object(tc));
+		kjson_set_str(call, "id", tc->id);
+		json_object_set_new(call, "function", fn);
+		json_array_append_new(arr, call);
+	}
+	return arr;
+}
 
 static json_t *build_message(const struct llm_msg *m)
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "role", json_string(msg_roles[m->role]));
+	json_object_set_new(o, "role", json_string(llm_msg_role_name(m->role)));
 	json_object_set_new(o, "content", json_string(m->content ? m->content : ""));
-	if (m->role == LLM_MSG_ASSISTANT && m->ncalls) {
-		json_t *calls = json_array();
-
-		for (size_t i = 0; i < m->ncalls; i++) {
-			const struct llm_tool_call *tc = &m->calls[i];
-			json_t *fn = json_object(), *call = json_object();
-
-			kjson_set_str(fn, "name", tc->name ? tc->name : "");
-			json_object_set_new(fn, "arguments", llm_args_object(tc));
-			kjson_set_str(call, "id", tc->id);
-			json_object_set_new(call, "function", fn);
-			json_array_append_new(calls, call);
-		}
-		json_object_set_new(o, "tool_calls", calls);
-	}
+	if (m->role == LLM_MSG_ASSISTANT && m->ncalls)
+		json_object_set_new(o, "tool_calls", calls_json(m->calls, m->ncalls));
 	if (m->role == LLM_MSG_TOOL) {
 		kjson_set_str(o, "tool_name", m->tool_name);
 		kjson_set_str(o, "tool_call_id", m->tool_call_id);
@@ -84,30 +82,21 @@ static enum kith_status take_calls(struct llm_acc *a, const json_t *calls)
 	json_array_foreach(calls, i, tc) {
 		json_t *fn = kjson_obj(tc, "function"), *args;
 		struct llm_acc_call *call;
+		enum kith_status st;
 
 		if (!fn)
 			return llm_acc_fail(a, KITH_EPROTO, "a tool call has no function");
 		/* Ollama sends each call whole, so every entry is a new one. */
 		call = llm_acc_call(a, (long)a->ncalls);
 		if (!call)
-			return llm_acc_fail(a, KITH_EPROTO, "more than %d tool calls",
-					    LLM_MAX_CALLS);
+			return KITH_EPROTO;
 		call->id = xstrdup(kjson_str(tc, "id"));
 		call->name = xstrdup(kjson_str(fn, "name"));
 		args = json_object_get(fn, "arguments");
-		if (json_is_object(args)) {
+		if (json_is_object(args))
 			call->args_obj = json_incref(args);
-		} else if (json_is_string(args)) {
-			if (buf_append(&call->args, json_string_value(args), json_string_length(args)))
-				return llm_acc_fail(a, KITH_ETOOBIG, "tool arguments too long");
-		} else if (args && !json_is_null(args)) {
-			char *t = kjson_dump(args, false);
-			enum kith_status st = buf_puts(&call->args, t);
-
-			free(t);
-			if (st)
-				return llm_acc_fail(a, KITH_ETOOBIG, "tool arguments too long");
-		}
+		else if (args && !json_is_null(args) && (st = llm_acc_args(a, call, args)))
+			return st;
 	}
 	return KITH_OK;
 }
@@ -123,13 +112,8 @@ enum kith_status ollama_chunk(struct llm_acc *a, const json_t *j)
 	if (!json_is_object(j))
 		return llm_acc_fail(a, KITH_EPROTO, "the answer is not a JSON object");
 	err = json_object_get(j, "error");
-	if (err && !json_is_null(err)) {
-		char *t = llm_error_text(err);
-
-		st = llm_acc_fail(a, KITH_EHTTP, "%s", t ? t : "unspecified error");
-		free(t);
-		return st;
-	}
+	if (err && !json_is_null(err))
+		return llm_acc_server_error(a, err);
 	if (!a->model && (s = kjson_str(j, "model")))
 		a->model = xstrdup(s);
 	if ((msg = kjson_obj(j, "message"))) {
@@ -167,21 +151,8 @@ static json_t *reassemble(const struct llm_response *out, const char *error)
 	json_object_set_new(m, "role", json_string("assistant"));
 	json_object_set_new(m, "content", json_string(out->content ? out->content : ""));
 	kjson_set_str(m, "thinking", out->thinking);
-	if (out->ncalls) {
-		json_t *calls = json_array();
-
-		for (size_t i = 0; i < out->ncalls; i++) {
-			const struct llm_tool_call *tc = &out->calls[i];
-			json_t *fn = json_object(), *call = json_object();
-
-			kjson_set_str(fn, "name", tc->name);
-			json_object_set_new(fn, "arguments", llm_args_object(tc));
-			kjson_set_str(call, "id", tc->id);
-			json_object_set_new(call, "function", fn);
-			json_array_append_new(calls, call);
-		}
-		json_object_set_new(m, "tool_calls", calls);
-	}
+	if (out->ncalls)
+		json_object_set_new(m, "tool_calls", calls_json(out->calls, out->ncalls));
 	json_object_set_new(j, "message", m);
 	json_object_set_new(j, "done", json_boolean(!error));
 	kjson_set_str(j, "done_reason", out->finish_reason);
@@ -193,96 +164,20 @@ static json_t *reassemble(const struct llm_response *out, const char *error)
 	return j;
 }
 
-static const struct llm_wire wire = {
-	.path = "/api/chat",
-	.sse = false,
-	.chunk = ollama_chunk,
-	.reassemble = reassemble,
-};
-
-static enum kith_status chat(struct llm_client *c, const struct llm_request *req,
-			     const char *model, double temp, struct llm_response *out,
-			     char **why)
+/* {"embeddings":[[…],…]}, in the order of the input. */
+static enum kith_status take_embeddings(const json_t *reply, struct llm_vecs *vs, char **bad)
 {
-	json_t *body = build_chat(c, req, model, temp);
-
-	out->request_json = kjson_dump(body, false);
-	json_decref(body);
-	return llm_run_chat(c, req, model, &wire, out, why);
-}
-
-static enum kith_status embed(struct llm_client *c, const char *model,
-			      const char *const *texts, size_t n, float **vecs, size_t *dim,
-			      const struct cancel *cancel, char **why)
-{
-	json_t *body = json_object(), *input = json_array(), *reply = NULL, *embs, *e;
-	struct http_response resp;
-	struct llm_http h = { 0 };
-	char *text, *reason = NULL, *where = NULL;
-	int attempts = 0;
-	size_t d = 0, i;
-	float *out = NULL;
+	json_t *embs = kjson_arr(reply, "embeddings"), *e;
+	size_t i;
 	enum kith_status st;
 
-	for (i = 0; i < n; i++)
-		json_array_append_new(input, json_string(texts[i] ? texts[i] : ""));
-	json_object_set_new(body, "model", json_string(model));
-	json_object_set_new(body, "input", input);
-	text = kjson_dump(body, false);
-	http_response_init(&resp);
-	h.method = "POST";
-	h.path = "/api/embed";
-	h.body = text;
-	h.cancel = cancel;
-	st = llm_http_do(c, &h, &resp, &attempts, &reason);
-	if (st) {
-		st = llm_fail(c, st, &resp, reason, attempts, model, h.path, why);
-		goto out;
-	}
-	where = llm_where(c);
-	reply = json_loadb(buf_str(&resp.body), resp.body.len, 0, NULL);
-	embs = kjson_arr(reply, "embeddings");
-	if (!embs || json_array_size(embs) != n) {
-		st = kith_why(why, KITH_EPROTO, "unexpected answer from %s: expected %zu embeddings",
-			      where, n);
-		goto out;
-	}
-	d = json_array_size(json_array_get(embs, 0));
-	if (d == 0) {
-		st = kith_why(why, KITH_EPROTO, "unexpected answer from %s: empty embedding", where);
-		goto out;
-	}
-	out = xcalloc(n * d, sizeof(float));
+	if (!embs || json_array_size(embs) != vs->n)
+		return kith_why(bad, KITH_EPROTO, "expected %zu embeddings", vs->n);
 	json_array_foreach(embs, i, e) {
-		size_t k;
-		json_t *x;
-
-		if (!json_is_array(e) || json_array_size(e) != d) {
-			st = kith_why(why, KITH_EPROTO,
-				      "unexpected answer from %s: embeddings of different sizes", where);
-			goto out;
-		}
-		json_array_foreach(e, k, x) {
-			if (!json_is_number(x)) {
-				st = kith_why(why, KITH_EPROTO,
-					      "unexpected answer from %s: non-numeric embedding", where);
-				goto out;
-			}
-			out[i * d + k] = (float)json_number_value(x);
-		}
+		if ((st = llm_vecs_put(vs, i, e, bad)))
+			return st;
 	}
-	*vecs = out;
-	*dim = d;
-	out = NULL;
-out:
-	free(out);
-	free(where);
-	free(reason);
-	free(text);
-	json_decref(reply);
-	json_decref(body);
-	http_response_release(&resp);
-	return st;
+	return KITH_OK;
 }
 
 /* "llama3.2" and "llama3.2:latest" name the same model. */
@@ -300,30 +195,23 @@ static bool same_model(const char *want, const char *have)
 static enum kith_status health(struct llm_client *c, char **why)
 {
 	const char *want = c->cfg.models[LLM_ROLE_MAIN];
-	struct http_response resp;
 	struct llm_http h = { 0 };
 	json_t *reply = NULL, *models, *m;
 	struct buf names = BUF_INIT(0);
-	char *reason = NULL, *where = NULL;
-	int attempts = 0;
+	char *where = NULL;
 	size_t i;
 	enum kith_status st;
 
-	http_response_init(&resp);
 	h.method = "GET";
 	h.path = "/api/tags";
 	/* A health check answers now; retrying is the caller's decision. */
 	h.max_attempts = 1;
-	st = llm_http_do(c, &h, &resp, &attempts, &reason);
-	if (st) {
-		st = llm_fail(c, st, &resp, reason, attempts, NULL, h.path, why);
+	st = llm_json_exchange(c, &h, NULL, &reply, why);
+	if (st)
 		goto out;
-	}
-	where = llm_where(c);
-	reply = json_loadb(buf_str(&resp.body), resp.body.len, 0, NULL);
 	models = kjson_arr(reply, "models");
 	if (!models) {
-		st = kith_why(why, KITH_EPROTO, "unexpected answer from %s: no model list", where);
+		st = llm_answer_fail(c, KITH_EPROTO, "no model list", why);
 		goto out;
 	}
 	if (!want)
@@ -336,19 +224,23 @@ static enum kith_status health(struct llm_client *c, char **why)
 		if (name && names.len < 400)
 			(void)buf_printf(&names, "%s%s", names.len ? ", " : "", name);
 	}
+	where = llm_where(c);
 	st = kith_why(why, KITH_ENOTFOUND, "model '%s' not found on %s (it has: %s; try `ollama pull %s`)",
 		      want, where, names.len ? names.data : "no models", want);
 out:
-	buf_release(&names);
 	free(where);
-	free(reason);
+	buf_release(&names);
 	json_decref(reply);
-	http_response_release(&resp);
 	return st;
 }
 
 const struct llm_ops llm_ollama_ops = {
-	.chat = chat,
-	.embed = embed,
+	.chat_path = "/api/chat",
+	.sse = false,
+	.build_chat = build_chat,
+	.chunk = ollama_chunk,
+	.reassemble = reassemble,
+	.embed_path = "/api/embed",
+	.take_embeddings = take_embeddings,
 	.health = health,
 };

@@ -16,13 +16,6 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *const msg_roles[] = {
-	[LLM_MSG_SYSTEM] = "system",
-	[LLM_MSG_USER] = "user",
-	[LLM_MSG_ASSISTANT] = "assistant",
-	[LLM_MSG_TOOL] = "tool",
-};
-
 static json_t *call_json(const struct llm_tool_call *tc)
 {
 	json_t *fn = json_object(), *call = json_object();
@@ -42,7 +35,7 @@ static json_t *build_message(const struct llm_msg *m)
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "role", json_string(msg_roles[m->role]));
+	json_object_set_new(o, "role", json_string(llm_msg_role_name(m->role)));
 	/* An assistant turn that only calls tools has null content. */
 	json_object_set_new(o, "content", m->content ? json_string(m->content)
 				: m->role == LLM_MSG_ASSISTANT ? json_null() : json_string(""));
@@ -107,6 +100,7 @@ static enum kith_status take_calls(struct llm_acc *a, const json_t *calls)
 		struct llm_acc_call *call;
 		long long idx = (long long)i;
 		const char *s;
+		enum kith_status st;
 
 		if (!json_is_object(tc))
 			return llm_acc_fail(a, KITH_EPROTO, "a tool call is not an object");
@@ -115,36 +109,18 @@ static enum kith_status take_calls(struct llm_acc *a, const json_t *calls)
 		(void)kjson_int(tc, "index", &idx);
 		call = llm_acc_call(a, (long)idx);
 		if (!call)
-			return llm_acc_fail(a, KITH_EPROTO, "more than %d tool calls",
-					    LLM_MAX_CALLS);
+			return KITH_EPROTO;
 		if (!call->id && (s = kjson_str(tc, "id")) && s[0])
 			call->id = xstrdup(s);
 		if (!call->name && (s = kjson_str(fn, "name")) && s[0])
 			call->name = xstrdup(s);
 		args = json_object_get(fn, "arguments");
-		if (json_is_string(args)) {
-			if (buf_append(&call->args, json_string_value(args), json_string_length(args)))
-				return llm_acc_fail(a, KITH_ETOOBIG, "tool arguments too long");
-		} else if (json_is_object(args)) {
-			/* Not the standard, but some servers do it. */
-			char *t = kjson_dump(args, false);
-			enum kith_status st = buf_puts(&call->args, t);
-
-			free(t);
-			if (st)
-				return llm_acc_fail(a, KITH_ETOOBIG, "tool arguments too long");
-		}
+		/* An object is not the standard, but some servers send one. */
+		if ((json_is_string(args) || json_is_object(args)) &&
+		    (st = llm_acc_args(a, call, args)))
+			return st;
 	}
 	return KITH_OK;
-}
-
-static enum kith_status server_error(struct llm_acc *a, const json_t *err)
-{
-	char *t = llm_error_text(err);
-	enum kith_status st = llm_acc_fail(a, KITH_EHTTP, "%s", t ? t : "unspecified error");
-
-	free(t);
-	return st;
 }
 
 enum kith_status openai_chunk(struct llm_acc *a, const json_t *j)
@@ -158,7 +134,7 @@ enum kith_status openai_chunk(struct llm_acc *a, const json_t *j)
 		return llm_acc_fail(a, KITH_EPROTO, "the answer is not a JSON object");
 	err = json_object_get(j, "error");
 	if (err && !json_is_null(err))
-		return server_error(a, err);
+		return llm_acc_server_error(a, err);
 	if (!a->model && (s = kjson_str(j, "model")))
 		a->model = xstrdup(s);
 	if (!a->id && (s = kjson_str(j, "id")))
@@ -181,7 +157,7 @@ enum kith_status openai_chunk(struct llm_acc *a, const json_t *j)
 	a->saw_answer = true;
 	err = json_object_get(ch, "error");
 	if (err && !json_is_null(err))
-		return server_error(a, err);
+		return llm_acc_server_error(a, err);
 	m = kjson_obj(ch, "delta");
 	if (!m)
 		m = kjson_obj(ch, "message");
@@ -282,159 +258,71 @@ static bool rate_give_up(const struct http_response *r, void *ud)
 	return r->status == 429 && r->body.data && strcasestr(r->body.data, "per-day");
 }
 
-static const struct llm_wire wire = {
-	.path = "/chat/completions",
-	.sse = true,
-	.chunk = openai_chunk,
-	.reassemble = reassemble,
-	.hint_ms = rate_hint,
-	.give_up = rate_give_up,
-};
-
-static enum kith_status chat(struct llm_client *c, const struct llm_request *req,
-			     const char *model, double temp, struct llm_response *out,
-			     char **why)
+/* {"data":[{"index":i,"embedding":[…]},…]}; servers may send the entries
+ * in any order, so each lands at its index, and each index exactly once.
+ * A 200 can still carry {"error":…} instead. */
+static enum kith_status take_embeddings(const json_t *reply, struct llm_vecs *vs, char **bad)
 {
-	json_t *body = build_chat(c, req, model, temp);
-
-	out->request_json = kjson_dump(body, false);
-	json_decref(body);
-	return llm_run_chat(c, req, model, &wire, out, why);
-}
-
-static enum kith_status embed(struct llm_client *c, const char *model,
-			      const char *const *texts, size_t n, float **vecs, size_t *dim,
-			      const struct cancel *cancel, char **why)
-{
-	json_t *body = json_object(), *input = json_array(), *reply = NULL, *data, *e;
-	struct http_response resp;
-	struct llm_http h = { 0 };
-	char *text, *reason = NULL, *where = NULL;
+	json_t *data, *e;
 	unsigned char *seen = NULL;
-	int attempts = 0;
-	size_t d = 0, i;
-	float *out = NULL;
-	enum kith_status st;
+	size_t i;
+	enum kith_status st = KITH_OK;
 
-	for (i = 0; i < n; i++)
-		json_array_append_new(input, json_string(texts[i] ? texts[i] : ""));
-	json_object_set_new(body, "model", json_string(model));
-	json_object_set_new(body, "input", input);
-	json_object_set_new(body, "encoding_format", json_string("float"));
-	text = kjson_dump(body, false);
-	http_response_init(&resp);
-	h.method = "POST";
-	h.path = "/embeddings";
-	h.body = text;
-	h.cancel = cancel;
-	h.hint_ms = rate_hint;
-	h.give_up = rate_give_up;
-	st = llm_http_do(c, &h, &resp, &attempts, &reason);
-	if (st) {
-		st = llm_fail(c, st, &resp, reason, attempts, model, h.path, why);
-		goto out;
-	}
-	where = llm_where(c);
-	reply = json_loadb(buf_str(&resp.body), resp.body.len, 0, NULL);
 	if ((e = json_object_get(reply, "error")) && !json_is_null(e)) {
 		char *t = llm_error_text(e);
 
-		st = kith_why(why, KITH_EHTTP, "%s reported an error: %s", where,
-			      t ? t : "unspecified error");
+		st = kith_why(bad, KITH_EHTTP, "%s", t ? t : "unspecified error");
 		free(t);
-		goto out;
+		return st;
 	}
 	data = kjson_arr(reply, "data");
-	if (!data || json_array_size(data) != n) {
-		st = kith_why(why, KITH_EPROTO, "unexpected answer from %s: expected %zu embeddings",
-			      where, n);
-		goto out;
-	}
-	seen = xcalloc(n, 1);
+	if (!data || json_array_size(data) != vs->n)
+		return kith_why(bad, KITH_EPROTO, "expected %zu embeddings", vs->n);
+	seen = xcalloc(vs->n, 1);
 	json_array_foreach(data, i, e) {
-		json_t *vec = kjson_arr(e, "embedding"), *x;
+		json_t *vec = kjson_arr(e, "embedding");
 		long long idx = (long long)i;
-		size_t k;
 
 		(void)kjson_int(e, "index", &idx);
-		if (!vec || idx < 0 || (size_t)idx >= n || seen[idx]) {
-			st = kith_why(why, KITH_EPROTO,
-				      "unexpected answer from %s: malformed embedding list", where);
-			goto out;
+		if (!vec || idx < 0 || (size_t)idx >= vs->n || seen[idx]) {
+			st = kith_why(bad, KITH_EPROTO, "malformed embedding list");
+			break;
 		}
 		seen[idx] = 1;
-		if (!out) {
-			d = json_array_size(vec);
-			if (d == 0) {
-				st = kith_why(why, KITH_EPROTO,
-					      "unexpected answer from %s: empty embedding", where);
-				goto out;
-			}
-			out = xcalloc(n * d, sizeof(float));
-		}
-		if (json_array_size(vec) != d) {
-			st = kith_why(why, KITH_EPROTO,
-				      "unexpected answer from %s: embeddings of different sizes", where);
-			goto out;
-		}
-		json_array_foreach(vec, k, x) {
-			if (!json_is_number(x)) {
-				st = kith_why(why, KITH_EPROTO,
-					      "unexpected answer from %s: non-numeric embedding", where);
-				goto out;
-			}
-			out[(size_t)idx * d + k] = (float)json_number_value(x);
-		}
+		if ((st = llm_vecs_put(vs, (size_t)idx, vec, bad)))
+			break;
 	}
-	*vecs = out;
-	*dim = d;
-	out = NULL;
-out:
-	free(out);
 	free(seen);
-	free(where);
-	free(reason);
-	free(text);
-	json_decref(reply);
-	json_decref(body);
-	http_response_release(&resp);
 	return st;
 }
 
 static enum kith_status health(struct llm_client *c, char **why)
 {
-	struct http_response resp;
 	struct llm_http h = { 0 };
 	json_t *reply = NULL;
-	char *reason = NULL, *where;
-	int attempts = 0;
 	enum kith_status st;
 
-	http_response_init(&resp);
 	h.method = "GET";
 	h.path = "/models";
 	/* A health check answers now; retrying is the caller's decision. */
 	h.max_attempts = 1;
-	st = llm_http_do(c, &h, &resp, &attempts, &reason);
-	if (st) {
-		st = llm_fail(c, st, &resp, reason, attempts, NULL, h.path, why);
-		goto out;
-	}
-	reply = json_loadb(buf_str(&resp.body), resp.body.len, 0, NULL);
-	if (!kjson_arr(reply, "data") && !json_is_array(reply)) {
-		where = llm_where(c);
-		st = kith_why(why, KITH_EPROTO, "unexpected answer from %s: no model list", where);
-		free(where);
-	}
-out:
-	free(reason);
+	st = llm_json_exchange(c, &h, NULL, &reply, why);
+	if (st == KITH_OK && !kjson_arr(reply, "data") && !json_is_array(reply))
+		st = llm_answer_fail(c, KITH_EPROTO, "no model list", why);
 	json_decref(reply);
-	http_response_release(&resp);
 	return st;
 }
 
 const struct llm_ops llm_openai_ops = {
-	.chat = chat,
-	.embed = embed,
+	.chat_path = "/chat/completions",
+	.sse = true,
+	.build_chat = build_chat,
+	.chunk = openai_chunk,
+	.reassemble = reassemble,
+	.embed_path = "/embeddings",
+	.encoding_format = "float",
+	.take_embeddings = take_embeddings,
+	.hint_ms = rate_hint,
+	.give_up = rate_give_up,
 	.health = health,
 };

@@ -8,13 +8,8 @@
 #include "fakes/fake_llm.h"
 #include "llm/llm.h"
 #include "llm/llm_int.h"
+#include "support/llm_testing.h"
 #include "support/test.h"
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <pthread.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 static struct fake_llm *fake;
 
@@ -46,56 +41,6 @@ static struct llm_client *client(void)
 	return client_at(fake_llm_url(fake), 0);
 }
 
-/* A port nothing listens on: bind an ephemeral one, then close it. */
-static int closed_port(void)
-{
-	struct sockaddr_in a = { 0 };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) != 0)
-		port = 1;
-	else
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
-static void user_request(struct llm_request *req, struct llm_msg *msgs, const char *text)
-{
-	memset(req, 0, sizeof(*req));
-	llm_msg_init(&msgs[0], LLM_MSG_SYSTEM, "You are terse.");
-	llm_msg_init(&msgs[1], LLM_MSG_USER, text);
-	req->role = LLM_ROLE_MAIN;
-	req->msgs = msgs;
-	req->nmsgs = 2;
-	req->temperature = -1;
-}
-
-static json_t *last_request(void)
-{
-	size_t n = fake_llm_request_count(fake);
-
-	return n ? fake_llm_request_json(fake, n - 1) : NULL;
-}
-
-struct deltas {
-	struct buf text;
-	int calls;
-};
-
-static void on_delta(const char *p, size_t n, void *ud)
-{
-	struct deltas *d = ud;
-
-	d->calls++;
-	(void)buf_append(&d->text, p, n);
-}
-
 static void test_plain_reply(void)
 {
 	struct llm_client *c = client();
@@ -107,7 +52,7 @@ static void test_plain_reply(void)
 	char *why = NULL, *path;
 
 	fake_llm_push(fake, &r);
-	user_request(&req, msgs, "hi");
+	llm_test_user_request(&req, msgs, "hi");
 	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_OK);
 	CHECK(why == NULL);
 	CHECK_STR(out.content, "Hello there.");
@@ -125,7 +70,7 @@ static void test_plain_reply(void)
 	path = fake_llm_request_path(fake, fake_llm_request_count(fake) - 1);
 	CHECK_STR(path, "/api/chat");
 	free(path);
-	sent = last_request();
+	sent = llm_test_last_request(fake);
 	REQUIRE(sent);
 	CHECK_STR(kjson_str(sent, "model"), "llama3.2");
 	CHECK(json_is_false(json_object_get(sent, "stream")));
@@ -140,8 +85,7 @@ static void test_plain_reply(void)
 	json_decref(rec);
 	json_decref(sent);
 	llm_response_release(&out);
-	llm_msg_release(&msgs[0]);
-	llm_msg_release(&msgs[1]);
+	llm_test_release_msgs(msgs, 2);
 	llm_client_free(c);
 }
 
@@ -150,7 +94,7 @@ static void test_streamed_reply(void)
 	struct llm_client *c = client();
 	struct fake_reply r = { .content = "The quick brown fox jumps.", .chunk_chars = 3,
 				.thinking = "Let me think." };
-	struct deltas d = { BUF_INIT(0), 0 };
+	struct llm_test_deltas d = LLM_TEST_DELTAS_INIT;
 	struct llm_msg msgs[2];
 	struct llm_request req;
 	struct llm_response out;
@@ -158,9 +102,9 @@ static void test_streamed_reply(void)
 	char *why = NULL;
 
 	fake_llm_push(fake, &r);
-	user_request(&req, msgs, "say it");
+	llm_test_user_request(&req, msgs, "say it");
 	req.stream = true;
-	req.on_delta = on_delta;
+	req.on_delta = llm_test_on_delta;
 	req.ud = &d;
 	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_OK);
 	CHECK_STR(out.content, "The quick brown fox jumps.");
@@ -169,7 +113,7 @@ static void test_streamed_reply(void)
 	CHECK_STR(out.thinking, "Let me think.");
 	CHECK_STR(out.finish_reason, "stop");
 	CHECK(out.completion_tokens > 0);
-	sent = last_request();
+	sent = llm_test_last_request(fake);
 	CHECK(json_is_true(json_object_get(sent, "stream")));
 	json_decref(sent);
 	/* The record is the reassembled answer in the non-stream shape. */
@@ -180,8 +124,7 @@ static void test_streamed_reply(void)
 	json_decref(rec);
 	buf_release(&d.text);
 	llm_response_release(&out);
-	llm_msg_release(&msgs[0]);
-	llm_msg_release(&msgs[1]);
+	llm_test_release_msgs(msgs, 2);
 	llm_client_free(c);
 }
 
@@ -205,7 +148,7 @@ static void tool_round_trip(bool stream)
 
 	fake_llm_push(fake, &r1);
 	fake_llm_push(fake, &r2);
-	user_request(&req, msgs, "weather in Tokyo?");
+	llm_test_user_request(&req, msgs, "weather in Tokyo?");
 	req.tools = tools;
 	req.stream = stream;
 	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_OK);
@@ -217,7 +160,7 @@ static void tool_round_trip(bool stream)
 	CHECK_STR(out.calls[0].arguments_raw, "{\"city\":\"Tokyo\"}");
 	CHECK_STR(out.content, "");
 
-	sent = last_request();
+	sent = llm_test_last_request(fake);
 	m = json_array_get(kjson_arr(sent, "tools"), 0);
 	CHECK_STR(kjson_str(m, "type"), "function");
 	CHECK_STR(kjson_str(kjson_obj(m, "function"), "name"), "get_weather");
@@ -237,7 +180,7 @@ static void tool_round_trip(bool stream)
 	llm_response_release(&out);
 	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_OK);
 	CHECK_STR(out.content, "Sunny in Tokyo.");
-	sent = last_request();
+	sent = llm_test_last_request(fake);
 	m = json_array_get(kjson_arr(sent, "messages"), 2);
 	CHECK_STR(kjson_str(m, "role"), "assistant");
 	m = kjson_obj(json_array_get(kjson_arr(m, "tool_calls"), 0), "function");
@@ -251,8 +194,7 @@ static void tool_round_trip(bool stream)
 	json_decref(sent);
 
 	llm_response_release(&out);
-	for (int i = 0; i < 4; i++)
-		llm_msg_release(&msgs[i]);
+	llm_test_release_msgs(msgs, 4);
 	json_decref(tools);
 	llm_client_free(c);
 }
@@ -290,14 +232,14 @@ static void test_structured_output_and_options(void)
 	llm_config_release(&cfg);
 
 	fake_llm_push(fake, &r);
-	user_request(&req, msgs, "mood?");
+	llm_test_user_request(&req, msgs, "mood?");
 	req.role = LLM_ROLE_UTIL;
 	req.json_schema = schema;
 	req.tools = tools;
 	req.tool_choice = "none";
 	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_OK);
 	CHECK_STR(out.content, "{\"mood\":\"calm\"}");
-	sent = last_request();
+	sent = llm_test_last_request(fake);
 	CHECK(json_equal(json_object_get(sent, "format"), schema));
 	opts = kjson_obj(sent, "options");
 	CHECK(kjson_num(opts, "temperature", &v) && v > 0.249 && v < 0.251);
@@ -310,13 +252,12 @@ static void test_structured_output_and_options(void)
 	/* A per-request temperature wins over the role's. */
 	req.temperature = 0;
 	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_OK);
-	sent = last_request();
+	sent = llm_test_last_request(fake);
 	CHECK(kjson_num(kjson_obj(sent, "options"), "temperature", &v) && v == 0);
 	json_decref(sent);
 	llm_response_release(&out);
 
-	llm_msg_release(&msgs[0]);
-	llm_msg_release(&msgs[1]);
+	llm_test_release_msgs(msgs, 2);
 	json_decref(schema);
 	json_decref(tools);
 	llm_client_free(c);
@@ -335,7 +276,7 @@ static void test_429_retry_after(void)
 
 	fake_llm_push(fake, &busy);
 	fake_llm_push(fake, &ok);
-	user_request(&req, msgs, "hi");
+	llm_test_user_request(&req, msgs, "hi");
 	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_OK);
 	CHECK_STR(out.content, "after the wait");
 	CHECK_EQ(out.attempts, 2);
@@ -343,8 +284,7 @@ static void test_429_retry_after(void)
 	/* Retry-After: 1 was capped by retry_max_ms (40 ms). */
 	CHECK(out.duration_ms < 900);
 	llm_response_release(&out);
-	llm_msg_release(&msgs[0]);
-	llm_msg_release(&msgs[1]);
+	llm_test_release_msgs(msgs, 2);
 	llm_client_free(c);
 }
 
@@ -361,7 +301,7 @@ static void test_5xx_retried(void)
 	fake_llm_push(fake, &e503);
 	fake_llm_push(fake, &e500);
 	fake_llm_push(fake, &ok);
-	user_request(&req, msgs, "hi");
+	llm_test_user_request(&req, msgs, "hi");
 	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_OK);
 	CHECK_STR(out.content, "recovered");
 	CHECK_EQ(out.attempts, 3);
@@ -383,8 +323,7 @@ static void test_5xx_retried(void)
 	why = NULL;
 	llm_response_release(&out);
 	CHECK_EQ(fake_llm_pending(fake), 0);
-	llm_msg_release(&msgs[0]);
-	llm_msg_release(&msgs[1]);
+	llm_test_release_msgs(msgs, 2);
 	llm_client_free(c);
 }
 
@@ -398,15 +337,14 @@ static void test_4xx_not_retried(void)
 	char *why = NULL;
 
 	fake_llm_push(fake, &bad);
-	user_request(&req, msgs, "hi");
+	llm_test_user_request(&req, msgs, "hi");
 	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_EHTTP);
 	CHECK_EQ(out.attempts, 1);
 	CHECK_EQ(out.http_status, 400);
 	CHECK_CONTAINS(why, "rejected the request (HTTP 400): \"llama3.2\" does not support tools");
 	free(why);
 	llm_response_release(&out);
-	llm_msg_release(&msgs[0]);
-	llm_msg_release(&msgs[1]);
+	llm_test_release_msgs(msgs, 2);
 	llm_client_free(c);
 }
 
@@ -420,7 +358,7 @@ static void test_model_not_found(void)
 	char *why = NULL, *want;
 
 	fake_llm_set_models(fake, models);
-	user_request(&req, msgs, "hi");
+	llm_test_user_request(&req, msgs, "hi");
 	req.role = LLM_ROLE_UTIL;   /* configured as "nosuch" */
 	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_ENOTFOUND);
 	CHECK_EQ(out.attempts, 1);
@@ -431,8 +369,7 @@ static void test_model_not_found(void)
 	free(why);
 	llm_response_release(&out);
 	fake_llm_set_models(fake, NULL);
-	llm_msg_release(&msgs[0]);
-	llm_msg_release(&msgs[1]);
+	llm_test_release_msgs(msgs, 2);
 	llm_client_free(c);
 }
 
@@ -445,27 +382,26 @@ static void test_wrong_base_url(void)
 	struct llm_response out;
 	char *why = NULL;
 
-	user_request(&req, msgs, "hi");
+	llm_test_user_request(&req, msgs, "hi");
 	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_ENOTFOUND);
 	CHECK_CONTAINS(why, "answered 404 for /api/chat: 404 page not found; is the base URL right?");
 	free(why);
 	llm_response_release(&out);
-	llm_msg_release(&msgs[0]);
-	llm_msg_release(&msgs[1]);
+	llm_test_release_msgs(msgs, 2);
 	llm_client_free(c);
 	free(url);
 }
 
 static void test_connection_refused(void)
 {
-	char *url = xasprintf("http://127.0.0.1:%d", closed_port());
+	char *url = xasprintf("http://127.0.0.1:%d", llm_test_closed_port());
 	struct llm_client *c = client_at(url, 0);
 	struct llm_msg msgs[2];
 	struct llm_request req;
 	struct llm_response out;
 	char *why = NULL, *want;
 
-	user_request(&req, msgs, "hi");
+	llm_test_user_request(&req, msgs, "hi");
 	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_ECONNECT);
 	want = xasprintf("cannot reach Ollama at %s: connection refused", url);
 	CHECK_CONTAINS(why, want);
@@ -480,8 +416,7 @@ static void test_connection_refused(void)
 	CHECK_EQ(llm_health(c, &why), KITH_ECONNECT);
 	CHECK_CONTAINS(why, "connection refused");
 	free(why);
-	llm_msg_release(&msgs[0]);
-	llm_msg_release(&msgs[1]);
+	llm_test_release_msgs(msgs, 2);
 	llm_client_free(c);
 	free(url);
 }
@@ -491,7 +426,7 @@ static void test_mid_stream_error(void)
 	struct llm_client *c = client();
 	struct fake_reply r = { .content = "partial answer",
 				.stream_error = "an error was encountered while running the model" };
-	struct deltas d = { BUF_INIT(0), 0 };
+	struct llm_test_deltas d = LLM_TEST_DELTAS_INIT;
 	struct llm_msg msgs[2];
 	struct llm_request req;
 	struct llm_response out;
@@ -499,9 +434,9 @@ static void test_mid_stream_error(void)
 	char *why = NULL;
 
 	fake_llm_push(fake, &r);
-	user_request(&req, msgs, "hi");
+	llm_test_user_request(&req, msgs, "hi");
 	req.stream = true;
-	req.on_delta = on_delta;
+	req.on_delta = llm_test_on_delta;
 	req.ud = &d;
 	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_EHTTP);
 	CHECK_CONTAINS(why, "Ollama at http://127.0.0.1:");
@@ -515,27 +450,8 @@ static void test_mid_stream_error(void)
 	free(why);
 	buf_release(&d.text);
 	llm_response_release(&out);
-	llm_msg_release(&msgs[0]);
-	llm_msg_release(&msgs[1]);
+	llm_test_release_msgs(msgs, 2);
 	llm_client_free(c);
-}
-
-struct chat_thread {
-	struct llm_client *c;
-	struct llm_request *req;
-	struct llm_response out;
-	enum kith_status st;
-	char *why;
-	int64_t ended;
-};
-
-static void *chat_main(void *arg)
-{
-	struct chat_thread *t = arg;
-
-	t->st = llm_chat(t->c, t->req, &t->out, &t->why);
-	t->ended = clock_mono_ms();
-	return NULL;
 }
 
 static void cancel_case(bool stream)
@@ -543,31 +459,27 @@ static void cancel_case(bool stream)
 	struct llm_client *c = client();
 	struct fake_reply slow = { .content = "too late", .delay_ms = 10000 };
 	struct cancel cancel = { 0 };
-	struct chat_thread t = { 0 };
+	struct llm_test_chat t = { 0 };
 	struct llm_msg msgs[2];
 	struct llm_request req;
 	size_t before = fake_llm_request_count(fake);
-	pthread_t th;
 	int64_t t0;
 
 	fake_llm_push(fake, &slow);
-	user_request(&req, msgs, "hi");
+	llm_test_user_request(&req, msgs, "hi");
 	req.cancel = &cancel;
 	req.stream = stream;
-	t.c = c;
-	t.req = &req;
-	REQUIRE(pthread_create(&th, NULL, chat_main, &t) == 0);
+	REQUIRE(llm_test_chat_start(&t, c, &req));
 	CHECK(fake_llm_wait_requests(fake, before + 1, 5000));
 	t0 = clock_mono_ms();
 	cancel_request(&cancel);
-	pthread_join(th, NULL);
+	llm_test_chat_join(&t);
 	CHECK_EQ(t.st, KITH_ECANCELED);
 	CHECK(t.ended - t0 < 1000);
 	CHECK_CONTAINS(t.why, "was cancelled");
 	free(t.why);
 	llm_response_release(&t.out);
-	llm_msg_release(&msgs[0]);
-	llm_msg_release(&msgs[1]);
+	llm_test_release_msgs(msgs, 2);
 	llm_client_free(c);
 }
 
@@ -589,7 +501,7 @@ static void test_response_cap(void)
 
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	user_request(&req, msgs, "hi");
+	llm_test_user_request(&req, msgs, "hi");
 	fake_llm_push(fake, &r);
 	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_ETOOBIG);
 	CHECK_CONTAINS(why, "too big");
@@ -604,8 +516,7 @@ static void test_response_cap(void)
 	CHECK_CONTAINS(why, "too big");
 	free(why);
 	llm_response_release(&out);
-	llm_msg_release(&msgs[0]);
-	llm_msg_release(&msgs[1]);
+	llm_test_release_msgs(msgs, 2);
 	llm_client_free(c);
 }
 
@@ -633,7 +544,7 @@ static void test_embeddings(void)
 	path = fake_llm_request_path(fake, fake_llm_request_count(fake) - 1);
 	CHECK_STR(path, "/api/embed");
 	free(path);
-	sent = last_request();
+	sent = llm_test_last_request(fake);
 	CHECK_STR(kjson_str(sent, "model"), "all-minilm");
 	CHECK_EQ(json_array_size(kjson_arr(sent, "input")), 3);
 	json_decref(sent);
@@ -683,14 +594,13 @@ static void test_no_model_for_role(void)
 	struct llm_response out;
 	char *why = NULL;
 
-	user_request(&req, msgs, "hi");
+	llm_test_user_request(&req, msgs, "hi");
 	req.role = LLM_ROLE_VISION;
 	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_ECONFIG);
 	CHECK_CONTAINS(why, "vision");
 	free(why);
 	llm_response_release(&out);
-	llm_msg_release(&msgs[0]);
-	llm_msg_release(&msgs[1]);
+	llm_test_release_msgs(msgs, 2);
 	llm_client_free(c);
 }
 

@@ -9,13 +9,8 @@
 #include "fakes/fake_llm.h"
 #include "llm/llm.h"
 #include "llm/llm_int.h"
+#include "support/llm_testing.h"
 #include "support/test.h"
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <pthread.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #define KEY "sk-or-v1-test-key-0123456789"
 
@@ -52,62 +47,9 @@ static struct llm_client *client(void)
 	return client_at(fake_llm_url(fake), 0, 3);
 }
 
-static int closed_port(void)
-{
-	struct sockaddr_in a = { 0 };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) != 0)
-		port = 1;
-	else
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
-static void user_request(struct llm_request *req, struct llm_msg *msgs, const char *text)
-{
-	memset(req, 0, sizeof(*req));
-	llm_msg_init(&msgs[0], LLM_MSG_SYSTEM, "You are terse.");
-	llm_msg_init(&msgs[1], LLM_MSG_USER, text);
-	req->role = LLM_ROLE_MAIN;
-	req->msgs = msgs;
-	req->nmsgs = 2;
-	req->temperature = -1;
-}
-
-static void release_msgs(struct llm_msg *msgs, int n)
-{
-	for (int i = 0; i < n; i++)
-		llm_msg_release(&msgs[i]);
-}
-
 static size_t last_index(void)
 {
 	return fake_llm_request_count(fake) - 1;
-}
-
-static json_t *last_request(void)
-{
-	return fake_llm_request_json(fake, last_index());
-}
-
-struct deltas {
-	struct buf text;
-	int calls;
-};
-
-static void on_delta(const char *p, size_t n, void *ud)
-{
-	struct deltas *d = ud;
-
-	d->calls++;
-	(void)buf_append(&d->text, p, n);
 }
 
 static void test_plain_reply_and_headers(void)
@@ -122,7 +64,7 @@ static void test_plain_reply_and_headers(void)
 	json_t *sent;
 
 	fake_llm_push(fake, &r);
-	user_request(&req, msgs, "hi");
+	llm_test_user_request(&req, msgs, "hi");
 	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_OK);
 	CHECK_STR(out.content, "Hello there.");
 	CHECK_STR(out.finish_reason, "stop");
@@ -148,7 +90,7 @@ static void test_plain_reply_and_headers(void)
 	CHECK_STR(h, "application/json");
 	free(h);
 
-	sent = last_request();
+	sent = llm_test_last_request(fake);
 	CHECK_STR(kjson_str(sent, "model"), "openai/gpt-4o-mini");
 	CHECK(json_is_false(json_object_get(sent, "stream")));
 	CHECK(json_object_get(sent, "temperature") == NULL);
@@ -156,7 +98,7 @@ static void test_plain_reply_and_headers(void)
 	CHECK(json_object_get(sent, "response_format") == NULL);
 	json_decref(sent);
 	llm_response_release(&out);
-	release_msgs(msgs, 2);
+	llm_test_release_msgs(msgs, 2);
 	llm_client_free(c);
 }
 
@@ -165,7 +107,7 @@ static void test_streamed_reply(void)
 	struct llm_client *c = client();
 	struct fake_reply r = { .content = "Streaming works, one piece at a time.",
 				.chunk_chars = 2 };
-	struct deltas d = { BUF_INIT(0), 0 };
+	struct llm_test_deltas d = LLM_TEST_DELTAS_INIT;
 	struct llm_msg msgs[2];
 	struct llm_request req;
 	struct llm_response out;
@@ -173,9 +115,9 @@ static void test_streamed_reply(void)
 	char *why = NULL, *h;
 
 	fake_llm_push(fake, &r);
-	user_request(&req, msgs, "stream please");
+	llm_test_user_request(&req, msgs, "stream please");
 	req.stream = true;
-	req.on_delta = on_delta;
+	req.on_delta = llm_test_on_delta;
 	req.ud = &d;
 	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_OK);
 	CHECK_STR(out.content, "Streaming works, one piece at a time.");
@@ -185,7 +127,7 @@ static void test_streamed_reply(void)
 	/* Usage arrives on a chunk with no choices. */
 	CHECK(out.prompt_tokens > 0);
 	CHECK(out.completion_tokens > 0);
-	sent = last_request();
+	sent = llm_test_last_request(fake);
 	CHECK(json_is_true(json_object_get(sent, "stream")));
 	CHECK(json_is_true(json_object_get(kjson_obj(sent, "stream_options"), "include_usage")));
 	json_decref(sent);
@@ -199,7 +141,7 @@ static void test_streamed_reply(void)
 	json_decref(rec);
 	buf_release(&d.text);
 	llm_response_release(&out);
-	release_msgs(msgs, 2);
+	llm_test_release_msgs(msgs, 2);
 	llm_client_free(c);
 }
 
@@ -228,7 +170,7 @@ static void tool_round_trip(bool stream)
 
 	fake_llm_push(fake, &r1);
 	fake_llm_push(fake, &r2);
-	user_request(&req, msgs, "weather and time?");
+	llm_test_user_request(&req, msgs, "weather and time?");
 	req.tools = tools;
 	req.tool_choice = "required";
 	req.stream = stream;
@@ -244,7 +186,7 @@ static void tool_round_trip(bool stream)
 	CHECK(strcmp(out.calls[0].id, out.calls[1].id) != 0);
 	CHECK_STR(out.content, "");
 
-	sent = last_request();
+	sent = llm_test_last_request(fake);
 	CHECK_STR(kjson_str(sent, "tool_choice"), "required");
 	m = json_array_get(kjson_arr(sent, "tools"), 1);
 	CHECK_STR(kjson_str(m, "type"), "function");
@@ -268,7 +210,7 @@ static void tool_round_trip(bool stream)
 	llm_response_release(&out);
 	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_OK);
 	CHECK_STR(out.content, "Cold in Boston.");
-	sent = last_request();
+	sent = llm_test_last_request(fake);
 	m = json_array_get(kjson_arr(sent, "messages"), 2);
 	CHECK_STR(kjson_str(m, "role"), "assistant");
 	CHECK(json_is_null(json_object_get(m, "content")));
@@ -283,7 +225,7 @@ static void tool_round_trip(bool stream)
 	CHECK(json_object_get(sent, "tool_choice") == NULL);
 	json_decref(sent);
 	llm_response_release(&out);
-	release_msgs(msgs, 5);
+	llm_test_release_msgs(msgs, 5);
 	json_decref(tools);
 	llm_client_free(c);
 }
@@ -311,7 +253,7 @@ static void test_invalid_tool_arguments(void)
 
 	for (int stream = 0; stream < 2; stream++) {
 		fake_llm_push(fake, &r);
-		user_request(&req, msgs, "weather?");
+		llm_test_user_request(&req, msgs, "weather?");
 		req.tools = tools;
 		req.stream = stream;
 		CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_OK);
@@ -319,7 +261,7 @@ static void test_invalid_tool_arguments(void)
 		CHECK(out.calls[0].arguments == NULL);
 		CHECK_STR(out.calls[0].arguments_raw, "{\"city\": Bost");
 		llm_response_release(&out);
-		release_msgs(msgs, 2);
+		llm_test_release_msgs(msgs, 2);
 	}
 	json_decref(tools);
 	llm_client_free(c);
@@ -350,13 +292,13 @@ static void test_structured_output(void)
 	llm_config_release(&cfg);
 
 	fake_llm_push(fake, &r);
-	user_request(&req, msgs, "mood?");
+	llm_test_user_request(&req, msgs, "mood?");
 	req.json_schema = schema;
 	req.schema_name = "mood";
 	req.tools = tools;
 	req.tool_choice = "get_time";
 	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_OK);
-	sent = last_request();
+	sent = llm_test_last_request(fake);
 	rf = kjson_obj(sent, "response_format");
 	CHECK_STR(kjson_str(rf, "type"), "json_schema");
 	CHECK_STR(kjson_str(kjson_obj(rf, "json_schema"), "name"), "mood");
@@ -375,7 +317,7 @@ static void test_structured_output(void)
 	}
 	json_decref(sent);
 	llm_response_release(&out);
-	release_msgs(msgs, 2);
+	llm_test_release_msgs(msgs, 2);
 	json_decref(schema);
 	json_decref(tools);
 	llm_client_free(c);
@@ -394,14 +336,14 @@ static void test_429_retry_after(void)
 
 	fake_llm_push(fake, &busy);
 	fake_llm_push(fake, &ok);
-	user_request(&req, msgs, "hi");
+	llm_test_user_request(&req, msgs, "hi");
 	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_OK);
 	CHECK_STR(out.content, "after the wait");
 	CHECK_EQ(out.attempts, 2);
 	CHECK_EQ(fake_llm_request_count(fake) - before, 2);
 	CHECK(out.duration_ms < 1500);
 	llm_response_release(&out);
-	release_msgs(msgs, 2);
+	llm_test_release_msgs(msgs, 2);
 	llm_client_free(c);
 }
 
@@ -422,7 +364,7 @@ static void test_429_reset_hint_and_exhaustion(void)
 	 * up the attempts. */
 	for (int i = 0; i < 3; i++)
 		fake_llm_push(fake, &busy);
-	user_request(&req, msgs, "hi");
+	llm_test_user_request(&req, msgs, "hi");
 	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_ERATELIMIT);
 	CHECK_EQ(out.attempts, 3);
 	CHECK(out.duration_ms < 2000);
@@ -434,7 +376,7 @@ static void test_429_reset_hint_and_exhaustion(void)
 	free(why);
 	free(body);
 	llm_response_release(&out);
-	release_msgs(msgs, 2);
+	llm_test_release_msgs(msgs, 2);
 	llm_client_free(c);
 }
 
@@ -451,7 +393,7 @@ static void test_daily_cap_and_402_not_retried(void)
 	char *why = NULL;
 
 	fake_llm_push(fake, &daily);
-	user_request(&req, msgs, "hi");
+	llm_test_user_request(&req, msgs, "hi");
 	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_ERATELIMIT);
 	CHECK_EQ(out.attempts, 1);
 	CHECK_CONTAINS(why, "after 1 attempt:");
@@ -468,7 +410,7 @@ static void test_daily_cap_and_402_not_retried(void)
 	free(why);
 	llm_response_release(&out);
 	CHECK_EQ(fake_llm_pending(fake), 0);
-	release_msgs(msgs, 2);
+	llm_test_release_msgs(msgs, 2);
 	llm_client_free(c);
 }
 
@@ -485,13 +427,13 @@ static void test_5xx_retried(void)
 	fake_llm_push(fake, &e502);
 	fake_llm_push(fake, &e408);
 	fake_llm_push(fake, &ok);
-	user_request(&req, msgs, "hi");
+	llm_test_user_request(&req, msgs, "hi");
 	req.stream = true;
 	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_OK);
 	CHECK_STR(out.content, "recovered");
 	CHECK_EQ(out.attempts, 3);
 	llm_response_release(&out);
-	release_msgs(msgs, 2);
+	llm_test_release_msgs(msgs, 2);
 	llm_client_free(c);
 }
 
@@ -505,7 +447,7 @@ static void test_bad_key(void)
 	char *why = NULL, *want;
 
 	fake_llm_push(fake, &r);
-	user_request(&req, msgs, "hi");
+	llm_test_user_request(&req, msgs, "hi");
 	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_EAUTH);
 	CHECK_EQ(out.attempts, 1);
 	want = xasprintf("OpenAI-compatible endpoint at %s rejected the API key (401)",
@@ -515,7 +457,7 @@ static void test_bad_key(void)
 	free(want);
 	free(why);
 	llm_response_release(&out);
-	release_msgs(msgs, 2);
+	llm_test_release_msgs(msgs, 2);
 	llm_client_free(c);
 }
 
@@ -529,7 +471,7 @@ static void test_model_not_found(void)
 	char *why = NULL;
 
 	fake_llm_set_models(fake, models);
-	user_request(&req, msgs, "hi");
+	llm_test_user_request(&req, msgs, "hi");
 	req.role = LLM_ROLE_UTIL;
 	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_ENOTFOUND);
 	CHECK_EQ(out.attempts, 1);
@@ -538,20 +480,20 @@ static void test_model_not_found(void)
 	free(why);
 	llm_response_release(&out);
 	fake_llm_set_models(fake, NULL);
-	release_msgs(msgs, 2);
+	llm_test_release_msgs(msgs, 2);
 	llm_client_free(c);
 }
 
 static void test_connection_refused(void)
 {
-	char *url = xasprintf("http://127.0.0.1:%d/v1", closed_port());
+	char *url = xasprintf("http://127.0.0.1:%d/v1", llm_test_closed_port());
 	struct llm_client *c = client_at(url, 0, 2);
 	struct llm_msg msgs[2];
 	struct llm_request req;
 	struct llm_response out;
 	char *why = NULL, *want;
 
-	user_request(&req, msgs, "hi");
+	llm_test_user_request(&req, msgs, "hi");
 	req.stream = true;
 	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_ECONNECT);
 	want = xasprintf("cannot reach OpenAI-compatible endpoint at %s: connection refused", url);
@@ -560,7 +502,7 @@ static void test_connection_refused(void)
 	free(want);
 	free(why);
 	llm_response_release(&out);
-	release_msgs(msgs, 2);
+	llm_test_release_msgs(msgs, 2);
 	llm_client_free(c);
 	free(url);
 }
@@ -570,16 +512,16 @@ static void test_mid_stream_error(void)
 	struct llm_client *c = client();
 	struct fake_reply r = { .content = "partial", .stream_error =
 				"Provider disconnected unexpectedly" };
-	struct deltas d = { BUF_INIT(0), 0 };
+	struct llm_test_deltas d = LLM_TEST_DELTAS_INIT;
 	struct llm_msg msgs[2];
 	struct llm_request req;
 	struct llm_response out;
 	char *why = NULL;
 
 	fake_llm_push(fake, &r);
-	user_request(&req, msgs, "hi");
+	llm_test_user_request(&req, msgs, "hi");
 	req.stream = true;
-	req.on_delta = on_delta;
+	req.on_delta = llm_test_on_delta;
 	req.ud = &d;
 	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_EHTTP);
 	CHECK_CONTAINS(why, "reported an error: Provider disconnected unexpectedly (server_error)");
@@ -599,26 +541,8 @@ static void test_mid_stream_error(void)
 	free(why);
 	llm_response_release(&out);
 	buf_release(&d.text);
-	release_msgs(msgs, 2);
+	llm_test_release_msgs(msgs, 2);
 	llm_client_free(c);
-}
-
-struct chat_thread {
-	struct llm_client *c;
-	struct llm_request *req;
-	struct llm_response out;
-	enum kith_status st;
-	char *why;
-	int64_t ended;
-};
-
-static void *chat_main(void *arg)
-{
-	struct chat_thread *t = arg;
-
-	t->st = llm_chat(t->c, t->req, &t->out, &t->why);
-	t->ended = clock_mono_ms();
-	return NULL;
 }
 
 static void test_cancel(void)
@@ -626,30 +550,27 @@ static void test_cancel(void)
 	struct llm_client *c = client();
 	struct fake_reply slow = { .content = "too late", .delay_ms = 10000 };
 	struct cancel cancel = { 0 };
-	struct chat_thread t = { 0 };
+	struct llm_test_chat t = { 0 };
 	struct llm_msg msgs[2];
 	struct llm_request req;
 	size_t before = fake_llm_request_count(fake);
-	pthread_t th;
 	int64_t t0;
 
 	fake_llm_push(fake, &slow);
-	user_request(&req, msgs, "hi");
+	llm_test_user_request(&req, msgs, "hi");
 	req.cancel = &cancel;
 	req.stream = true;
-	t.c = c;
-	t.req = &req;
-	REQUIRE(pthread_create(&th, NULL, chat_main, &t) == 0);
+	REQUIRE(llm_test_chat_start(&t, c, &req));
 	CHECK(fake_llm_wait_requests(fake, before + 1, 5000));
 	t0 = clock_mono_ms();
 	cancel_request(&cancel);
-	pthread_join(th, NULL);
+	llm_test_chat_join(&t);
 	CHECK_EQ(t.st, KITH_ECANCELED);
 	CHECK(t.ended - t0 < 1000);
 	CHECK_CONTAINS(t.why, "was cancelled");
 	free(t.why);
 	llm_response_release(&t.out);
-	release_msgs(msgs, 2);
+	llm_test_release_msgs(msgs, 2);
 	llm_client_free(c);
 }
 
@@ -659,11 +580,10 @@ static void test_cancel_during_backoff(void)
 	struct llm_config cfg;
 	struct fake_reply busy = { .status = 429, .retry_after = "30" };
 	struct cancel cancel = { 0 };
-	struct chat_thread t = { 0 };
+	struct llm_test_chat t = { 0 };
 	struct llm_msg msgs[2];
 	struct llm_request req;
 	size_t before = fake_llm_request_count(fake);
-	pthread_t th;
 	int64_t t0;
 
 	llm_config_init(&cfg);
@@ -675,20 +595,18 @@ static void test_cancel_during_backoff(void)
 	llm_config_release(&cfg);
 
 	fake_llm_push(fake, &busy);
-	user_request(&req, msgs, "hi");
+	llm_test_user_request(&req, msgs, "hi");
 	req.cancel = &cancel;
-	t.c = c;
-	t.req = &req;
-	REQUIRE(pthread_create(&th, NULL, chat_main, &t) == 0);
+	REQUIRE(llm_test_chat_start(&t, c, &req));
 	CHECK(fake_llm_wait_requests(fake, before + 1, 5000));
 	t0 = clock_mono_ms();
 	cancel_request(&cancel);
-	pthread_join(th, NULL);
+	llm_test_chat_join(&t);
 	CHECK_EQ(t.st, KITH_ECANCELED);
 	CHECK(t.ended - t0 < 1000);
 	free(t.why);
 	llm_response_release(&t.out);
-	release_msgs(msgs, 2);
+	llm_test_release_msgs(msgs, 2);
 	llm_client_free(c);
 }
 
@@ -704,7 +622,7 @@ static void test_response_cap(void)
 
 	memset(big, 'y', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	user_request(&req, msgs, "hi");
+	llm_test_user_request(&req, msgs, "hi");
 	for (int stream = 0; stream < 2; stream++) {
 		fake_llm_push(fake, &r);
 		req.stream = stream;
@@ -715,7 +633,7 @@ static void test_response_cap(void)
 		why = NULL;
 		llm_response_release(&out);
 	}
-	release_msgs(msgs, 2);
+	llm_test_release_msgs(msgs, 2);
 	llm_client_free(c);
 }
 
@@ -737,7 +655,7 @@ static void test_embeddings(void)
 	path = fake_llm_request_path(fake, last_index());
 	CHECK_STR(path, "/v1/embeddings");
 	free(path);
-	sent = last_request();
+	sent = llm_test_last_request(fake);
 	CHECK_STR(kjson_str(sent, "model"), "openai/text-embedding-3-small");
 	CHECK_EQ(json_array_size(kjson_arr(sent, "input")), 4);
 	json_decref(sent);
@@ -748,7 +666,7 @@ static void test_health(void)
 {
 	struct llm_client *c = client();
 	char *why = NULL, *path, *h;
-	char *url = xasprintf("http://127.0.0.1:%d/v1", closed_port());
+	char *url = xasprintf("http://127.0.0.1:%d/v1", llm_test_closed_port());
 	struct llm_client *dead = client_at(url, 0, 3);
 
 	CHECK_EQ(llm_health(c, &why), KITH_OK);

@@ -727,6 +727,13 @@ static void test_tzdir(void)
 	CHECK_EQ(tz_format_now("Europe/Berlin", 0, out, sizeof(out), &why), KITH_ENOTFOUND);
 	free(why);
 	why = NULL;
+	/* No UTC file in this database: the built-in one answers. */
+	CHECK_EQ(tz_load("UTC", &tz, &why), KITH_OK);
+	if (tz)
+		CHECK_STR(tz_name(tz), "UTC");
+	tz_free(tz);
+	CHECK_EQ(tz_format_now("etc/utc", 86400 * 365, out, sizeof(out), &why), KITH_OK);
+	CHECK_STR(out, "Friday, 1 January 1971, 00:00 UTC (UTC+00:00)");
 	unsetenv("TZDIR");
 	CHECK_EQ(tz_format_now("Test/Zone", 0, out, sizeof(out), &why), KITH_ENOTFOUND);
 	free(why);
