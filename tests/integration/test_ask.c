@@ -267,24 +267,15 @@ static void test_interrupt_cancels_slow_call(void)
 {
 	struct kith_env e;
 	struct proc_result r;
-	struct proc *p;
-	const char *argv[] = { kith_bin(), "ask", "take your time", NULL };
-	struct proc_opts o = { .argv = argv };
+	const char *failure = NULL;
 
-	begin();
 	env_for_fake(&e, "cancel");
-	o.env = e.vars;
 	fake_llm_push(fake, &(struct fake_reply){ .content = "too late", .delay_ms = 20000 });
-	p = proc_start(&o);
-	REQUIRE(p);
-	if (!fake_llm_wait_requests(fake, base + 1, 20000)) {
-		proc_kill(p);
-		REQUIRE(!"the request never reached the fake");
-	}
-	kill(proc_pid(p), SIGINT);
-	if (proc_wait(p, 5000, &r) != 0) {
-		proc_kill(p);
-		REQUIRE(!"kith did not stop after SIGINT");
+	if (kith_signal_mid_call(&e, fake, NULL, SIGINT, &r, &failure, "ask", "take your time",
+				 NULL) != 0) {
+		test_fail_(__FILE__, __LINE__, "%s", failure);
+		kith_env_release(&e);
+		return;
 	}
 	CHECK(r.exit_code != 0);
 	CHECK_CONTAINS(r.err, "cancel");

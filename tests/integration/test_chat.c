@@ -43,24 +43,15 @@ static void test_sigterm_stops_a_slow_turn(void)
 {
 	struct kith_env e;
 	struct proc_result r;
-	struct proc *p;
-	const char *argv[] = { kith_bin(), "chat", NULL };
-	struct proc_opts o = { .argv = argv, .stdin_text = "tell me slowly\n" };
-	size_t before = fake_llm_request_count(fake);
+	const char *failure = NULL;
 
 	env_for_fake(&e, "sigterm");
-	o.env = e.vars;
 	fake_llm_push(fake, &(struct fake_reply){ .content = "never seen", .delay_ms = 20000 });
-	p = proc_start(&o);
-	REQUIRE(p);
-	if (!fake_llm_wait_requests(fake, before + 1, 20000)) {
-		proc_kill(p);
-		REQUIRE(!"the request never reached the fake");
-	}
-	kill(proc_pid(p), SIGTERM);
-	if (proc_wait(p, 5000, &r) != 0) {
-		proc_kill(p);
-		REQUIRE(!"kith chat did not stop after SIGTERM");
+	if (kith_signal_mid_call(&e, fake, "tell me slowly\n", SIGTERM, &r, &failure, "chat",
+				 NULL) != 0) {
+		test_fail_(__FILE__, __LINE__, "%s", failure);
+		kith_env_release(&e);
+		return;
 	}
 	CHECK_EQ(r.exit_code, 0);
 	CHECK(!strstr(r.out, "never seen"));

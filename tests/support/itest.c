@@ -2,6 +2,9 @@
 #include "support/itest.h"
 #include "support/test.h"
 #include "core/alloc.h"
+#include "fakes/fake_llm.h"
+
+#include <signal.h>
 
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -44,25 +47,66 @@ void kith_env_release(struct kith_env *e)
 	memset(e, 0, sizeof(*e));
 }
 
+static void collect_argv(const char *argv[16], va_list ap)
+{
+	int argc = 0;
+	const char *a;
+
+	argv[argc++] = kith_bin();
+	while ((a = va_arg(ap, const char *)) && argc < 15)
+		argv[argc++] = a;
+	argv[argc] = NULL;
+}
+
 int kith_run(struct kith_env *e, const char *stdin_text, struct proc_result *r, ...)
 {
 	const char *argv[16];
-	int argc = 0;
 	va_list ap;
-	const char *a;
 	struct proc_opts o = { 0 };
 
-	argv[argc++] = kith_bin();
 	va_start(ap, r);
-	while ((a = va_arg(ap, const char *)) && argc < 15)
-		argv[argc++] = a;
+	collect_argv(argv, ap);
 	va_end(ap);
-	argv[argc] = NULL;
 	o.argv = argv;
 	o.env = e->vars;
 	o.stdin_text = stdin_text;
 	o.timeout_ms = 60000;
 	return proc_run(&o, r);
+}
+
+int kith_signal_mid_call(struct kith_env *e, struct fake_llm *fake, const char *stdin_text,
+			 int sig, struct proc_result *r, const char **failure, ...)
+{
+	const char *argv[16];
+	va_list ap;
+	struct proc_opts o = { 0 };
+	size_t before = fake_llm_request_count(fake);
+	struct proc *p;
+
+	va_start(ap, failure);
+	collect_argv(argv, ap);
+	va_end(ap);
+	o.argv = argv;
+	o.env = e->vars;
+	o.stdin_text = stdin_text;
+	*r = (struct proc_result){ 0 };
+	p = proc_start(&o);
+	if (!p) {
+		*failure = "kith could not be started";
+		return -1;
+	}
+	if (!fake_llm_wait_requests(fake, before + 1, 20000)) {
+		proc_kill(p);
+		*failure = "the request never reached the fake";
+		return -1;
+	}
+	kill(proc_pid(p), sig);
+	if (proc_wait(p, 5000, r) != 0) {
+		proc_kill(p);
+		*failure = "kith did not stop after the signal";
+		return -1;
+	}
+	return 0;
 }
 
 static sqlite3_stmt *query(const char *db_path, const char *sql, sqlite3 **db)

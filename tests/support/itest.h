@@ -23,6 +23,14 @@ void kith_env_release(struct kith_env *e);
 /* Run `kith ARGS…` (NULL-terminated) with the env; stdin_text may be NULL. */
 int kith_run(struct kith_env *e, const char *stdin_text, struct proc_result *r, ...);
 
+/* Start `kith ARGS…` (NULL-terminated), wait until `fake` has received one
+ * more request than it had, send `sig`, and wait up to 5 s for kith to exit.
+ * Returns 0 with *r filled, or -1 (and kith killed) with *failure saying
+ * which step did not happen. */
+struct fake_llm;
+int kith_signal_mid_call(struct kith_env *e, struct fake_llm *fake, const char *stdin_text,
+			 int sig, struct proc_result *r, const char **failure, ...);
+
 /* Query the database: the integer in the first column of the first row
  * (-1 on error) or the text (heap, NULL on error / no row). */
 long long db_int(const char *db_path, const char *sql);
