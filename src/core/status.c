@@ -23,6 +23,8 @@ static const char *const messages[KITH_STATUS_MAX_] = {
 	[KITH_ERATELIMIT] = "rate limited",
 	[KITH_EUNSUPPORTED] = "not supported",
 	[KITH_ECLOSED] = "closed",
+	[KITH_EEXIST] = "already exists",
+	[KITH_ECONFLICT] = "conflict",
 };
 
 const char *kith_strerror(enum kith_status st)

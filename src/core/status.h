@@ -28,6 +28,8 @@ enum kith_status {
 	KITH_ERATELIMIT = 13,/* rate limited and out of retries */
 	KITH_EUNSUPPORTED = 14,
 	KITH_ECLOSED = 15,   /* queue or channel closed */
+	KITH_EEXIST = 16,    /* the thing already exists */
+	KITH_ECONFLICT = 17, /* the request conflicts with the current state */
 	KITH_STATUS_MAX_
 };
 
