@@ -9,7 +9,7 @@ set -eu
 PACKAGES="build-essential cmake pkg-config
 libcurl4-openssl-dev libjansson-dev libsqlite3-dev libmicrohttpd-dev
 libzstd-dev libssl-dev libsodium-dev libwebsockets-dev
-tzdata sqlite3 tmux clang"
+tzdata sqlite3 tmux clang b3sum"
 
 missing=""
 for p in $PACKAGES; do

@@ -38,5 +38,6 @@ int cli_ask(int argc, char **argv);
 int cli_config(int argc, char **argv);
 int cli_migrate(int argc, char **argv);
 int cli_version(int argc, char **argv);
+int cli_him(int argc, char **argv);
 
 #endif

@@ -17,6 +17,8 @@ static int cli_help(int argc, char **argv);
 static const struct subcommand subcommands[] = {
 	{ "chat", "", "chat with kith in this terminal (the default)", cli_chat },
 	{ "ask", "TEXT…", "send one message, print the reply and exit", cli_ask },
+	{ "him", "serve|profile|fsck", "the HIM memory service, its hardware profile and store check",
+	  cli_him },
 	{ "config", "", "print the effective configuration and where each value came from",
 	  cli_config },
 	{ "migrate", "[--validate]", "apply database migrations (or only check the list)",

@@ -111,6 +111,11 @@ pid_t proc_pid(const struct proc *p)
 	return p->pid;
 }
 
+const char *proc_stdout_path(const struct proc *p)
+{
+	return p->out_path;
+}
+
 static char *slurp(const char *path)
 {
 	FILE *f = fopen(path, "r");

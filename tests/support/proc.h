@@ -35,6 +35,8 @@ void proc_result_release(struct proc_result *r);
 struct proc;
 struct proc *proc_start(const struct proc_opts *o);
 pid_t proc_pid(const struct proc *p);
+/* Where the running child's stdout goes (readable while it runs). */
+const char *proc_stdout_path(const struct proc *p);
 /* Wait up to timeout_ms; returns 0 when it exited (r filled, p freed), -1 on
  * timeout (p still valid). */
 int proc_wait(struct proc *p, int timeout_ms, struct proc_result *r);
