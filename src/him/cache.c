@@ -11,7 +11,7 @@
  * Payload blobs are reference-counted so a hit copies the bytes outside the
  * mutex: a 64 MiB tile does not stall every other reader.  Time comes from
  * clock_now_ms(), which tests replace. */
-#include "him/him_int.h"
+#include "him/planner_int.h"
 #include "core/alloc.h"
 #include "core/clock.h"
 
@@ -318,6 +318,21 @@ void him_cache_put(struct him_cache *c, const char *tile_id, const void *p, size
 		e->pin_until = now + PIN_MS;
 out:
 	pthread_mutex_unlock(&c->mu);
+}
+
+/* The planner's "recently read" source (planner_int.h): the LRU order is
+ * the order of use.  Entries staged by prefetch and never read are not use;
+ * the walk looks at no more than 4 × max entries. */
+size_t him_cache_recent(struct him_cache *c, char (*ids)[HIM_ID_HEX + 1], size_t max)
+{
+	size_t n = 0, seen = 0;
+
+	pthread_mutex_lock(&c->mu);
+	for (struct entry *e = c->head; e && n < max && seen < 4 * max; e = e->next, seen++)
+		if (!e->prefetched && strlen(e->id) == HIM_ID_HEX)
+			memcpy(ids[n++], e->id, HIM_ID_HEX + 1);
+	pthread_mutex_unlock(&c->mu);
+	return n;
 }
 
 void him_cache_stats(struct him_cache *c, struct him_cache_stats *out)

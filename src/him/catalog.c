@@ -1,5 +1,5 @@
 /* catalog.c — him.db: schema, the connection pool, tile rows, keyword
- * search, access counts and the Lamport clock.  (Traces and hints are in
+ * search, the Lamport clock.  (Traces and hints are in
  * traces.c; the write section that serialises writers is in journal.c.)
  *
  * Connections are pooled (one per concurrent operation, each used by one
@@ -202,7 +202,7 @@ void him_catalog_close(struct him *h)
 	h->npool = h->pool_cap = 0;
 }
 
-/* ---- Lamport clock and access counts ------------------------------------ */
+/* ---- Lamport clock ------------------------------------------------------ */
 
 int64_t him_lamport_next(struct him *h, sqlite3 *db)
 {
@@ -222,24 +222,6 @@ int64_t him_lamport_next(struct him *h, sqlite3 *db)
 int64_t him_lamport_now(struct him *h)
 {
 	return __atomic_load_n(&h->lamport, __ATOMIC_ACQUIRE);
-}
-
-void him_note_access(struct him *h, const char *tile_id)
-{
-	sqlite3 *db = him_db_acquire(h);
-	sqlite3_stmt *s = NULL;
-
-	if (!db)
-		return;
-	if (sqlite3_prepare_v2(db, "UPDATE tiles SET access_count = access_count + 1,"
-			       " last_access = ? WHERE tile_id = ?", -1, &s, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(s, 1, clock_now_ms());
-		him_bind_text(s, 2, tile_id);
-		if (sqlite3_step(s) != SQLITE_DONE)
-			log_debug("him", "access to %s not recorded: %s", tile_id, sqlite3_errmsg(db));
-	}
-	sqlite3_finalize(s);
-	him_db_release(h, db);
 }
 
 /* ---- tile rows ---------------------------------------------------------- */

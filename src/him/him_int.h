@@ -109,8 +109,15 @@ enum kith_status him_text_scores(sqlite3 *db, const char *snapshot_id, const cha
 				 const char *goal,
 				 void (*each)(const char *tile_id, double score, void *ud),
 				 void *ud, char **why) KITH_MUST_CHECK;
-/* Record an access (count, time) for usage-based scoring and pins. */
+/* Record an access (count, time) for usage-based scoring and pins.  Notes
+ * are batched in memory (access.c) and written in one transaction when 256
+ * are pending or the oldest is a second old, so a read never waits for a
+ * database write; counts in the catalogue may lag by that much. */
 void him_note_access(struct him *h, const char *tile_id);
+struct him_access *him_access_new(void);
+/* Write pending notes now (close, tests). */
+void him_access_flush(struct him *h);
+void him_access_free(struct him_access *a);
 
 /* ---- traces and hints (traces.c) ---------------------------------------- */
 
@@ -345,6 +352,7 @@ struct him {
 	struct him_cache *cache;
 	struct him_metrics *metrics;
 	struct him_prefetcher *prefetch;
+	struct him_access *access;   /* batched access notes (access.c) */
 
 	pthread_mutex_t index_mu;
 	struct him_index_ops index;  /* .score NULL = keyword only */

@@ -2,23 +2,27 @@
  * inputs, recording its trace and replaying it.
  *
  * A query reads everything it depends on in one SQLite read transaction:
- * the committed Lamport time (the horizon: tiles with lamport <= it are the
- * candidates, and no later write can add one), the tiles (through the
- * cached view, planner_view.c), the keyword scores and the recent hints.
- * The engine (planner_engine.c) then plans.  The trace (planner_trace.c)
- * stores the canonical request, the planner version and every input that
- * can change later — horizon, "now", access counts, hint regions,
- * relevance scores and how many levels the budget allowed — with the exact
- * output bytes.  Replay re-reads the tiles up to the horizon straight from
- * SQLite, feeds the engine the recorded inputs (never the clock or the
- * index) and refuses (KITH_EPROTO) to return anything but the recorded
- * bytes.
+ * the committed Lamport time (the horizon: no tile with a later time is a
+ * candidate), the recent hints and the candidates the sources produce
+ * (planner_sources.c, planner_keyword.c) — before the descent and, for the
+ * children of the tiles it refines, during it.  Accesses not yet written
+ * (access.c batches them) are flushed first, so a plan sees every read
+ * served before it.  The trace (planner_trace.c) stores the canonical
+ * request, the planner version and every input that can change later —
+ * horizon, "now", the candidates in arrival order with their relevance and
+ * usage, the estimate for matches not retrieved, hint regions and how many
+ * levels the budget allowed — with the exact output bytes.  Replay feeds
+ * the engine the recorded inputs (never the catalogue, the keyword index,
+ * the clock or the semantic index) and refuses (KITH_EPROTO) to return
+ * anything but the recorded bytes.
  *
  * trace_id = "tr_" + the first 24 hex digits of
  *   blake3(canonical request "\n" horizon "\n" planner version),
  * so the same question at the same Lamport time names the same trace; if
  * that trace exists with a different plan (usage or hints moved on), the
- * clock is ticked and the query planned again under a new name. */
+ * clock is ticked and the query planned again under a new name.  An
+ * existing trace is compared before anything is written, so repeating a
+ * question costs no write. */
 #include "him/planner_int.h"
 #include "core/alloc.h"
 #include "core/clock.h"
@@ -31,15 +35,6 @@
 #define MAX_GOAL 4096
 #define MAX_ATTEMPTS 4
 
-struct gathered {
-	struct plan_views *views;
-	struct plan_view *view;     /* cached rows, or */
-	struct plan_row *rows;      /* rows read for this plan */
-	size_t nrows;
-	struct him_hint_row *hints;
-	size_t nhints;
-};
-
 /* Milliseconds with sub-millisecond resolution, for the latency metric. */
 static double now_ms_fine(void)
 {
@@ -47,14 +42,6 @@ static double now_ms_fine(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void gathered_release(struct gathered *g)
-{
-	plan_view_put(g->views, g->view);
-	free(g->rows);
-	him_hint_rows_free(g->hints, g->nhints);
-	memset(g, 0, sizeof(*g));
 }
 
 /* Defaults and checks; strings stay borrowed from `in`. */
@@ -83,220 +70,180 @@ static enum kith_status normalise(const struct him_query *in, struct him_query *
 	return KITH_OK;
 }
 
-static enum kith_status scalar(sqlite3 *db, const char *sql, const char *arg, int64_t *out,
-			       bool *found, char **why)
+/* One integer from a cached statement (?1 = arg when given). */
+static enum kith_status scalar(struct plan_conn *c, enum plan_sql id, const char *arg,
+			       int64_t *out, bool *found, char **why)
 {
-	sqlite3_stmt *s = NULL;
+	sqlite3_stmt *s = plan_stmt(c, id);
 	int step;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-		return him_db_fail(db, "planning", why);
+	if (!s)
+		return him_db_fail(c->db, "planning", why);
 	if (arg)
-		sqlite3_bind_text(s, 1, arg, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC);
 	step = sqlite3_step(s);
 	*found = step == SQLITE_ROW;
 	*out = *found ? sqlite3_column_int64(s, 0) : 0;
-	sqlite3_finalize(s);
-	return step == SQLITE_ROW || step == SQLITE_DONE ? KITH_OK : him_db_fail(db, "planning", why);
+	sqlite3_reset(s);
+	return step == SQLITE_ROW || step == SQLITE_DONE ? KITH_OK
+		: him_db_fail(c->db, "planning", why);
 }
 
-static enum kith_status snapshot_known(sqlite3 *db, const char *id, char **why)
+static enum kith_status snapshot_known(struct plan_conn *c, const char *id, char **why)
 {
 	int64_t v;
 	bool found;
-	enum kith_status st = scalar(db, "SELECT 1 FROM snapshots WHERE snapshot_id = ?", id, &v,
-				     &found, why);
+	enum kith_status st = scalar(c, PLAN_SQL_SNAPSHOT, id, &v, &found, why);
 
 	return st ? st : found ? KITH_OK
 		: kith_why(why, KITH_ENOTFOUND, "snapshot %s not found", id);
 }
 
-/* Keyword matches, collected, then applied in one pass. */
-struct hits {
-	char (*ids)[HIM_ID_HEX + 1];
-	const char **ptrs;
-	double *score;
-	size_t n, cap, scap;
-};
-
-static void on_text_score(const char *tile_id, double score, void *ud)
+static enum kith_status exec(struct plan_conn *c, enum plan_sql id, char **why)
 {
-	struct hits *t = ud;
+	sqlite3_stmt *s = plan_stmt(c, id);
+	int step = s ? sqlite3_step(s) : SQLITE_ERROR;
 
-	t->ids = xgrow(t->ids, &t->cap, t->n + 1, sizeof(*t->ids));
-	t->score = xgrow(t->score, &t->scap, t->n + 1, sizeof(*t->score));
-	snprintf(t->ids[t->n], sizeof(t->ids[0]), "%s", tile_id);
-	t->score[t->n++] = score;
+	if (s)
+		sqlite3_reset(s);
+	return step == SQLITE_DONE ? KITH_OK : him_db_fail(c->db, "planning", why);
 }
 
-static void set_rel(struct plan_cand *c, size_t k, void *ud)
+/* Plan inside one read transaction: the horizon, the candidates, the
+ * descent (which fetches children as it goes). */
+static enum kith_status plan_live(struct him *h, struct plan_conn *conn,
+				  const struct him_query *q, const struct him_index_ops *ops,
+				  int64_t deadline, struct plan *p, char **why)
 {
-	c->rel = ((const double *)ud)[k];
-}
-
-static enum kith_status text_relevance(sqlite3 *db, const struct him_query *q, struct plan *p,
-				       char **why)
-{
-	struct hits t = { 0 };
-	enum kith_status st = him_text_scores(db, q->snapshot_id, q->stream, q->goal,
-					      on_text_score, &t, why);
-
-	if (!st && t.n) {
-		t.ptrs = xcalloc(t.n, sizeof(*t.ptrs));
-		for (size_t i = 0; i < t.n; i++)
-			t.ptrs[i] = t.ids[i];
-		plan_match_ids(p, t.ptrs, t.n, set_rel, t.score);
-	}
-	free(t.ids);
-	free(t.ptrs);
-	free(t.score);
-	return st;
-}
-
-static void set_hints(struct plan *p, const struct him_hint_row *rows, size_t n)
-{
-	size_t k = 0, total = 0;
-
-	for (size_t i = 0; i < n; i++)
-		total += rows[i].nbboxes;
-	p->hints = xcalloc(total + 1, sizeof(*p->hints));
-	for (size_t i = 0; i < n; i++)
-		for (size_t b = 0; b < rows[i].nbboxes; b++) {
-			struct plan_region *r = &p->hints[k++];
-
-			r->lmax = rows[i].level_max < p->q->level_max ? rows[i].level_max
-								       : p->q->level_max;
-			r->lmin = rows[i].level_min > p->q->level_min ? rows[i].level_min
-								       : p->q->level_min;
-			memcpy(r->box, rows[i].bboxes[b], sizeof(r->box));
-			r->conf = rows[i].confidence;
-		}
-	p->nhints = k;
-}
-
-/* The candidate rows: every tile of (snapshot, stream) up to max_seq, from
- * the store's cached view when there is one. */
-static enum kith_status candidate_rows(sqlite3 *db, const struct him_query *q, int64_t max_seq,
-				       struct gathered *g, const struct plan_row **rows,
-				       size_t *n, char **why)
-{
-	enum kith_status st;
-
-	if (g->views) {
-		st = plan_view_get(g->views, db, q->snapshot_id, q->stream, max_seq, &g->view,
-				   why);
-		*rows = g->view ? g->view->rows : NULL;
-		*n = g->view ? g->view->n : 0;
-	} else {
-		st = plan_load_rows(db, q->snapshot_id, q->stream, max_seq, &g->rows, &g->nrows,
-				    why);
-		*rows = g->rows;
-		*n = g->nrows;
-	}
-	return st;
-}
-
-/* Everything live, in one read transaction. */
-static enum kith_status gather(sqlite3 *db, const struct him_query *q, bool use_index,
-			       struct gathered *g, struct plan *p, char **why)
-{
-	const struct plan_row *rows = NULL;
-	int64_t horizon = 0, max_seq = 0;
-	size_t n = 0;
+	struct plan_live lv = { .h = h, .conn = conn, .db = conn->db,
+				.shared = him_planner_shared(h) };
+	int64_t horizon = 0;
 	bool found;
-	enum kith_status st;
+	enum kith_status st = exec(conn, PLAN_SQL_BEGIN, why);
 
-	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-		return him_db_fail(db, "planning", why);
-	st = scalar(db, "SELECT value FROM meta WHERE key = 'lamport'", NULL, &horizon, &found,
-		    why);
 	if (!st)
-		st = scalar(db, "SELECT COALESCE(MAX(seq), 0) FROM tiles", NULL, &max_seq, &found,
-			    why);
+		st = scalar(conn, PLAN_SQL_LAMPORT, NULL, &horizon, &found, why);
 	if (!st)
-		st = snapshot_known(db, q->snapshot_id, why);
+		st = scalar(conn, PLAN_SQL_MAX_SEQ, NULL, &lv.max_seq, &found, why);
+	if (!st)
+		st = snapshot_known(conn, q->snapshot_id, why);
+	plan_init(p, q, horizon);
+	p->use_index = ops != NULL;
+	p->now_ms = clock_now_ms();
+	p->deadline_ms = deadline;
+	if (ops)
+		p->ops = *ops;
 	if (!st && horizon > 0)
-		st = candidate_rows(db, q, max_seq, g, &rows, &n, why);
-	if (!st) {
-		plan_init(p, q, rows, n, horizon);
-		p->use_index = use_index;
-		p->now_ms = clock_now_ms();
-	}
-	if (!st && !p->use_index && p->n && *q->goal)
-		st = text_relevance(db, q, p, why);
-	if (!st && p->n)
-		st = him_hints_recent(db, q->snapshot_id, q->stream, q->level_max, q->level_min,
-				      HIM_PLANNER_HINTS, &g->hints, &g->nhints, why);
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+		st = plan_gather(p, &lv, why);
 	if (!st)
-		set_hints(p, g->hints, g->nhints);
+		st = plan_run(p, why);
+	p->children = NULL;         /* lv goes out of scope */
+	p->source = NULL;
+	if (!sqlite3_get_autocommit(conn->db) && exec(conn, PLAN_SQL_COMMIT, NULL))
+		sqlite3_exec(conn->db, "ROLLBACK", NULL, NULL, NULL);
+	plan_live_release(&lv);
 	return st;
 }
 
 /* ---- query ----------------------------------------------------------------- */
 
-static enum kith_status tick(struct him *h, sqlite3 *db, char **why)
+static enum kith_status tick(struct him *h, char **why)
 {
-	enum kith_status st = him_write_begin(h, db, why);
+	sqlite3 *db = him_db_acquire(h);
+	enum kith_status st;
 
-	if (st)
-		return st;
-	him_lamport_next(h, db);
-	return him_write_commit(h, db, why);
+	if (!db)
+		return kith_why(why, KITH_EDB, "him.db: no connection");
+	if (!(st = him_write_begin(h, db, why))) {
+		him_lamport_next(h, db);
+		st = him_write_commit(h, db, why);
+	}
+	him_db_release(h, db);
+	return st;
 }
 
-/* Record the trace; *same is false when the id was taken by a different plan. */
-static enum kith_status record(sqlite3 *db, struct him_trace *t, bool *same, char **why)
+/* The recorded plan of trace_id, compared with ours: *exists, *same. */
+static enum kith_status recorded(struct plan_conn *c, const char *trace_id, const char *plan,
+				 bool *exists, bool *same, char **why)
 {
-	struct him_trace old;
-	char *err = NULL;
-	enum kith_status st = him_trace_put(db, t, &err);
+	sqlite3_stmt *s = plan_stmt(c, PLAN_SQL_TRACE_PLAN);
+	int step;
 
-	*same = true;
-	if (st != KITH_EEXIST) {
-		if (st)
-			kith_why(why, st, "%s", err);
+	*exists = *same = false;
+	if (!s)
+		return him_db_fail(c->db, "reading a trace", why);
+	sqlite3_bind_text(s, 1, trace_id, -1, SQLITE_STATIC);
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_bytes(s, 0);
+		const void *old = sqlite3_column_blob(s, 0);
+
+		*exists = true;
+		*same = n == strlen(plan) && (!n || memcmp(old, plan, n) == 0);
+	}
+	sqlite3_reset(s);
+	return step == SQLITE_ROW || step == SQLITE_DONE ? KITH_OK
+		: him_db_fail(c->db, "reading a trace", why);
+}
+
+/* Record the trace unless it is there already; *same is false when the
+ * id was taken by a different plan.  Writes go through the write section
+ * (queueing on its mutex, not on SQLite's busy sleeps). */
+static enum kith_status record(struct him *h, struct plan_conn *c, const struct plan *p,
+			       struct him_trace *t, bool *same, char **why)
+{
+	bool exists;
+	char *err = NULL;
+	sqlite3 *db;
+	enum kith_status st = recorded(c, t->trace_id, (const char *)t->plan, &exists, same, why);
+
+	if (st || exists)
+		return st;
+	t->inputs = plan_inputs_json(p);
+	if (!(db = him_db_acquire(h)))
+		return kith_why(why, KITH_EDB, "him.db: no connection");
+	if ((st = him_write_begin(h, db, why))) {
+		him_db_release(h, db);
+		return st;
+	}
+	st = him_trace_put(db, t, &err);
+	if (st) {
+		him_write_rollback(h, db);
+		him_db_release(h, db);
+		if (st == KITH_EEXIST) {      /* another query got there first */
+			free(err);
+			return recorded(c, t->trace_id, (const char *)t->plan, &exists, same, why);
+		}
+		kith_why(why, st, "%s", err);
 		free(err);
 		return st;
 	}
-	free(err);
-	if ((st = him_trace_get(db, t->trace_id, &old, why)))
-		return st;
-	*same = old.plan_len == t->plan_len && memcmp(old.plan, t->plan, t->plan_len) == 0;
-	him_trace_release(&old);
-	return KITH_OK;
+	*same = true;
+	st = him_write_commit(h, db, why);
+	him_db_release(h, db);
+	return st;
 }
 
-static enum kith_status plan_once(struct him *h, sqlite3 *db, const struct him_query *q,
+static enum kith_status plan_once(struct him *h, struct plan_conn *c, const struct him_query *q,
 				  const char *req, const char *version,
 				  const struct him_index_ops *ops, int64_t deadline, char **plan_json,
 				  bool *retry, int *finest, char **why)
 {
-	struct gathered g = { 0 };
 	struct plan p;
 	struct him_trace t = { 0 };
 	char trace_id[28];
 	enum kith_status st;
 	bool same = true;
 
-	memset(&p, 0, sizeof(p));
-	g.views = him_prefetch_views(h);
-	st = gather(db, q, ops != NULL, &g, &p, why);
-	if (!st) {
-		if (ops)
-			p.ops = *ops;
-		p.deadline_ms = deadline;
-		st = plan_run(&p, why);
-	}
+	st = plan_live(h, c, q, ops, deadline, &p, why);
 	if (!st) {
 		plan_trace_id(req, p.horizon, version, trace_id);
 		*plan_json = plan_output(&p, trace_id);
 		t = (struct him_trace){ .trace_id = trace_id, .snapshot_id = (char *)q->snapshot_id,
 					.planner_version = (char *)version, .request = (char *)req,
-					.inputs = plan_inputs_json(&p),
 					.plan = (unsigned char *)*plan_json,
 					.plan_len = strlen(*plan_json) };
-		st = record(db, &t, &same, why);
+		st = record(h, c, &p, &t, &same, why);
 		free(t.inputs);
 		*finest = p.finest;
 	}
@@ -304,10 +251,9 @@ static enum kith_status plan_once(struct him *h, sqlite3 *db, const struct him_q
 		free(*plan_json);
 		*plan_json = NULL;
 		*retry = true;
-		st = tick(h, db, why);
+		st = tick(h, why);
 	}
 	plan_release(&p);
-	gathered_release(&g);
 	return st;
 }
 
@@ -318,7 +264,8 @@ enum kith_status him_query(struct him *h, const struct him_query *in, char **pla
 	struct him_index_ops ops;
 	struct him_query q;
 	char *req = NULL, *version = NULL;
-	sqlite3 *db = NULL;
+	struct plan_shared *shared = him_planner_shared(h);
+	struct plan_conn *c;
 	bool has_index, retry = true;
 	int finest = -1;
 	enum kith_status st;
@@ -335,16 +282,17 @@ enum kith_status him_query(struct him *h, const struct him_query *in, char **pla
 	version = has_index ? xasprintf("%s+%s", HIM_PLANNER_VERSION,
 					ops.version ? ops.version : "index")
 			    : xstrdup(HIM_PLANNER_VERSION);
-	if (!(db = him_db_acquire(h)))
-		st = kith_why(why, KITH_EDB, "him.db: no connection");
+	him_access_flush(h);
+	if (!(c = plan_conn_get(shared, h->db_path, why)))
+		st = KITH_EDB;
 	for (int i = 0; !st && retry && i < MAX_ATTEMPTS; i++) {
 		retry = false;
-		st = plan_once(h, db, &q, req, version, has_index ? &ops : NULL,
+		st = plan_once(h, c, &q, req, version, has_index ? &ops : NULL,
 			       t0 + q.budget_ms, plan_json, &retry, &finest, why);
 	}
 	if (!st && !*plan_json)
 		st = kith_why(why, KITH_ECONFLICT, "the plan kept changing under the query");
-	him_db_release(h, db);
+	plan_conn_put(shared, c);
 	free(req);
 	free(version);
 	if (!st) {
@@ -374,11 +322,9 @@ static enum kith_status check_trace(const struct him_trace *t, const char *snaps
 	return KITH_OK;
 }
 
-static enum kith_status replay_trace(sqlite3 *db, const struct him_trace *t, char **plan_json,
-				     char **why)
+static enum kith_status replay_trace(const struct him_trace *t, char **plan_json, char **why)
 {
 	json_t *req = NULL, *in = json_loads(t->inputs, 0, NULL);
-	struct gathered g = { 0 };
 	struct him_query q;
 	struct plan p;
 	long long horizon = 0;
@@ -387,12 +333,8 @@ static enum kith_status replay_trace(sqlite3 *db, const struct him_trace *t, cha
 	memset(&p, 0, sizeof(p));
 	if (!st && !kjson_int(in, "horizon", &horizon))
 		st = kith_why(why, KITH_EPROTO, "the trace's inputs are malformed");
-	if (!st && horizon > 0)
-		st = plan_load_rows(db, q.snapshot_id, q.stream, INT64_MAX, &g.rows, &g.nrows,
-				    why);
 	if (!st) {
-		plan_init(&p, &q, g.rows, g.nrows, horizon);
-		p.horizon = horizon;
+		plan_init(&p, &q, horizon);
 		st = plan_apply_inputs(&p, in, why);
 	}
 	if (!st)
@@ -409,7 +351,6 @@ static enum kith_status replay_trace(sqlite3 *db, const struct him_trace *t, cha
 		}
 	}
 	plan_release(&p);
-	gathered_release(&g);
 	json_decref(req);
 	json_decref(in);
 	return st;
@@ -419,7 +360,8 @@ enum kith_status him_replay(struct him *h, const char *snapshot_id, const char *
 			    char **plan_json, char **why)
 {
 	struct him_trace t = { 0 };
-	sqlite3 *db;
+	struct plan_shared *shared = him_planner_shared(h);
+	struct plan_conn *c;
 	enum kith_status st;
 
 	*plan_json = NULL;
@@ -427,17 +369,17 @@ enum kith_status him_replay(struct him *h, const char *snapshot_id, const char *
 		return st;
 	if (!trace_id || !*trace_id || strlen(trace_id) > 64)
 		return kith_why(why, KITH_EINVAL, "trace_id: expected \"tr_\" and 24 hex digits");
-	if (!(db = him_db_acquire(h)))
-		return kith_why(why, KITH_EDB, "him.db: no connection");
-	st = snapshot_known(db, snapshot_id, why);
+	if (!(c = plan_conn_get(shared, h->db_path, why)))
+		return KITH_EDB;
+	st = snapshot_known(c, snapshot_id, why);
 	if (!st)
-		st = him_trace_get(db, trace_id, &t, why);
+		st = him_trace_get(c->db, trace_id, &t, why);
 	if (!st)
 		st = check_trace(&t, snapshot_id, why);
 	if (!st)
-		st = replay_trace(db, &t, plan_json, why);
+		st = replay_trace(&t, plan_json, why);
 	him_trace_release(&t);
-	him_db_release(h, db);
+	plan_conn_put(shared, c);
 	return st;
 }
 

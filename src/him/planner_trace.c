@@ -1,7 +1,10 @@
 /* planner_trace.c — what a query's trace holds, as JSON: the canonical
  * request, the trace id, the planner inputs that can change after the
- * query (horizon, "now", levels planned, relevance, usage, hint regions)
- * and the QueryPlan bytes; and those inputs read back for replay.
+ * query (horizon, "now", levels planned, the candidates in the order they
+ * arrived with their relevance and usage, the estimated relevance of the
+ * matches not retrieved, hint regions) and the QueryPlan bytes; and those
+ * inputs read back for replay, which then needs neither the catalogue nor
+ * the keyword index.
  *
  * All of it is compact JSON with sorted keys.  Reals are written with 17
  * significant digits, which jansson reads back to the same double, so a
@@ -42,25 +45,28 @@ void plan_trace_id(const char *req, int64_t horizon, const char *version, char o
 	free(text);
 }
 
-/* Usage is recorded only for the tiles a beam or a plan picked at some
- * step: usage only ever adds to a score, so on replay every other tile
- * (usage 0) scores the same or lower and still is not picked, while the
- * picked ones score exactly as before — the same beams, plans and stops,
- * with traces of a few entries instead of one per accessed tile. */
+/* The candidates, in arrival order, as
+ *   [tile_id, level, x, y, batch, source, relevance|null, access, last_ms].
+ * Usage is recorded only for the tiles a beam or a plan picked at some
+ * step (the others read as 0): usage only ever adds to a score, so on
+ * replay every other tile scores the same or lower and still is not
+ * picked, while the picked ones score exactly as before — the same beams,
+ * children, plans and stops. */
 char *plan_inputs_json(const struct plan *p)
 {
-	json_t *o = json_object(), *rel = json_object(), *use = json_object(), *hints = json_array();
+	json_t *o = json_object(), *tiles = json_array(), *hints = json_array();
 	char *s;
 
 	for (size_t i = 0; i < p->n; i++) {
 		const struct plan_cand *c = &p->c[i];
-		const char *id = c->row->tile_id;
+		bool use = c->picked && (c->row.access || c->row.last_ms);
 
-		if (p->use_index ? c->known : c->rel > 0)
-			json_object_set_new(rel, id, json_real(c->rel));
-		if (c->picked && (c->access || c->last_ms))
-			json_object_set_new(use, id, json_pack("[I,I]", (json_int_t)c->access,
-							       (json_int_t)c->last_ms));
+		json_array_append_new(tiles, json_pack("[s,i,I,I,i,i,o,I,I]", c->row.tile_id,
+						       c->row.level, (json_int_t)c->row.x,
+						       (json_int_t)c->row.y, c->batch, (int)c->src,
+						       c->known ? json_real(c->rel) : json_null(),
+						       (json_int_t)(use ? c->row.access : 0),
+						       (json_int_t)(use ? c->row.last_ms : 0)));
 	}
 	for (size_t i = 0; i < p->nhints; i++) {
 		const struct plan_region *r = &p->hints[i];
@@ -74,76 +80,89 @@ char *plan_inputs_json(const struct plan *p)
 	json_object_set_new(o, "horizon", json_integer(p->horizon));
 	json_object_set_new(o, "mode", json_string(p->use_index ? "index" : "keyword"));
 	json_object_set_new(o, "now_ms", json_integer(p->now_ms));
-	json_object_set_new(o, "relevance", rel);
+	json_object_set_new(o, "rest", json_real(p->rest_mass));
 	json_object_set_new(o, "steps", json_integer(p->steps));
 	json_object_set_new(o, "stop", json_string(p->stop ? p->stop : "done"));
-	json_object_set_new(o, "usage", use);
+	json_object_set_new(o, "tiles", tiles);
 	s = kjson_dump(o, true);
 	json_decref(o);
 	return s;
 }
 
-/* A recorded {tile_id: value} object as parallel arrays (borrowed). */
-static size_t object_arrays(json_t *obj, const char ***ids, json_t ***vals)
+/* One recorded candidate; false when malformed. */
+static bool recorded_tile(json_t *v, struct plan_row *r, int *batch, int *src, double *rel)
 {
-	const char *key;
-	json_t *v;
-	size_t n = 0;
+	const char *id = json_string_value(json_array_get(v, 0));
+	json_t *rv = json_array_get(v, 6);
 
-	*ids = xcalloc(json_object_size(obj) + 1, sizeof(**ids));
-	*vals = xcalloc(json_object_size(obj) + 1, sizeof(**vals));
-	json_object_foreach(obj, key, v) {
-		(*ids)[n] = key;
-		(*vals)[n++] = v;
-	}
-	return n;
+	if (!json_is_array(v) || json_array_size(v) != 9 || !id || !him_is_tile_id(id))
+		return false;
+	for (size_t i = 1; i < 9; i++)
+		if (i != 6 && !json_is_integer(json_array_get(v, i)))
+			return false;
+	if (!json_is_null(rv) && !json_is_number(rv))
+		return false;
+	memset(r, 0, sizeof(*r));
+	memcpy(r->tile_id, id, HIM_ID_HEX + 1);
+	r->level = (int)json_integer_value(json_array_get(v, 1));
+	r->x = (long)json_integer_value(json_array_get(v, 2));
+	r->y = (long)json_integer_value(json_array_get(v, 3));
+	*batch = (int)json_integer_value(json_array_get(v, 4));
+	*src = (int)json_integer_value(json_array_get(v, 5));
+	*rel = json_is_null(rv) ? -1 : json_number_value(rv);
+	r->access = json_integer_value(json_array_get(v, 7));
+	r->last_ms = json_integer_value(json_array_get(v, 8));
+	return *src >= 0 && *src < PLAN_SRC_COUNT && *batch >= 0;
 }
 
-static void set_recorded_rel(struct plan_cand *c, size_t k, void *ud)
+/* The recorded candidates of batch p->batch (p->source: the "tiles"
+ * array, checked by plan_apply_inputs). */
+static enum kith_status recorded_batch(struct plan *p)
 {
-	c->rel = json_number_value(((json_t **)ud)[k]);
-	c->known = true;
-}
-
-static void set_recorded_use(struct plan_cand *c, size_t k, void *ud)
-{
-	json_t *v = ((json_t **)ud)[k];
-
-	c->access = json_integer_value(json_array_get(v, 0));
-	c->last_ms = json_integer_value(json_array_get(v, 1));
-}
-
-static void apply_map(struct plan *p, json_t *obj,
-		      void (*each)(struct plan_cand *c, size_t k, void *ud))
-{
-	const char **ids;
-	json_t **vals;
-	size_t n = object_arrays(obj, &ids, &vals);
-
-	plan_match_ids(p, ids, n, each, vals);
-	free(ids);
-	free(vals);
-}
-
-/* Recorded inputs back into a plan built over the rows up to the horizon. */
-enum kith_status plan_apply_inputs(struct plan *p, const json_t *in, char **why)
-{
-	json_t *rel = kjson_obj(in, "relevance"), *use = kjson_obj(in, "usage"), *v;
-	json_t *hints = kjson_arr(in, "hints");
-	long long steps = 0, now = 0;
-	const char *mode = kjson_str(in, "mode");
+	json_t *tiles = p->source, *v;
 	size_t i;
 
-	if (!rel || !use || !hints || !mode || !kjson_int(in, "steps", &steps) ||
-	    !kjson_int(in, "now_ms", &now))
+	json_array_foreach(tiles, i, v) {
+		struct plan_row r;
+		int batch, src;
+		double rel;
+
+		if (recorded_tile(v, &r, &batch, &src, &rel) && batch == p->batch)
+			plan_add(p, &r, (enum plan_src)src, rel);
+	}
+	return KITH_OK;
+}
+
+static enum kith_status recorded_children(struct plan *p, int level, const size_t *parents,
+					  size_t n, char **why)
+{
+	(void)level, (void)parents, (void)n, (void)why;
+	return recorded_batch(p);
+}
+
+enum kith_status plan_apply_inputs(struct plan *p, json_t *in, char **why)
+{
+	json_t *tiles = kjson_arr(in, "tiles"), *hints = kjson_arr(in, "hints"), *v;
+	long long steps = 0, now = 0;
+	const char *mode = kjson_str(in, "mode");
+	double rest = 0;
+	size_t i;
+
+	if (!tiles || !hints || !mode || !kjson_int(in, "steps", &steps) ||
+	    !kjson_int(in, "now_ms", &now) || !kjson_num(in, "rest", &rest))
 		return kith_why(why, KITH_EPROTO, "the trace's inputs are malformed");
+	json_array_foreach(tiles, i, v) {
+		struct plan_row r;
+		int batch, src;
+		double rel;
+
+		if (!recorded_tile(v, &r, &batch, &src, &rel))
+			return kith_why(why, KITH_EPROTO, "the trace's tiles[%zu] is malformed", i);
+	}
 	p->use_index = strcmp(mode, "index") == 0;
 	p->replay_steps = (int)steps;
 	p->now_ms = now;
-	for (i = 0; i < p->n; i++)
-		p->c[i].access = p->c[i].last_ms = 0;
-	apply_map(p, rel, set_recorded_rel);
-	apply_map(p, use, set_recorded_use);
+	p->rest_mass = rest;
 	p->hints = xcalloc(json_array_size(hints) + 1, sizeof(*p->hints));
 	json_array_foreach(hints, i, v) {
 		struct plan_region *r = &p->hints[p->nhints++];
@@ -154,7 +173,11 @@ enum kith_status plan_apply_inputs(struct plan *p, const json_t *in, char **why)
 			r->box[b] = (long)json_integer_value(json_array_get(v, 2 + (size_t)b));
 		r->conf = json_number_value(json_array_get(v, 6));
 	}
-	return KITH_OK;
+	/* hints first: a candidate's hint value is computed as it arrives */
+	p->source = tiles;
+	p->children = recorded_children;
+	p->batch = 0;
+	return recorded_batch(p);
 }
 
 enum kith_status plan_parse_request(const char *text, json_t **root, struct him_query *q,
@@ -185,7 +208,7 @@ char *plan_output(const struct plan *p, const char *trace_id)
 	char *s, *r;
 
 	for (size_t i = 0; i < p->nchosen; i++) {
-		const struct plan_row *m = p->c[p->chosen[i]].row;
+		const struct plan_row *m = &p->c[p->chosen[i]].row;
 
 		json_array_append_new(tiles, json_pack("{s:i, s:s, s:s, s:s, s:I, s:I}",
 						       "level", m->level, "snapshot_id",

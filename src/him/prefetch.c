@@ -10,8 +10,10 @@
  * boxes at one of its levels, and reports covered vs warm tiles to the
  * metrics (prefetch coverage).  him_prefetch_drain waits on a condition
  * variable for the queue to empty; closing the store drops queued jobs and
- * joins the worker.  The prefetcher also owns the planner's cached pyramid
- * views (planner_view.c), since it lives exactly as long as the store. */
+ * joins the worker.  The tiles a job covers are found by coordinate-range
+ * reads on the (snapshot_id, stream, level, x, y) index, box by box.  The
+ * prefetcher also owns the planner's shared state (cached term statistics,
+ * planner_keyword.c), since it lives exactly as long as the store. */
 #include "him/planner_int.h"
 #include "core/alloc.h"
 #include "core/log.h"
@@ -40,7 +42,7 @@ struct him_prefetcher {
 	size_t pending;          /* queued + running */
 	bool stop, started;
 	pthread_t thread;
-	struct plan_views *views;  /* the planner's cached pyramid views */
+	struct plan_shared *planner;  /* the planner's cached statistics */
 };
 
 static void job_free(struct job *j)
@@ -55,20 +57,17 @@ static void job_free(struct job *j)
 
 /* ---- staging ------------------------------------------------------------- */
 
-/* First row at or after (level, x) in rows sorted by level, x, y, seq. */
-static size_t first_at(const struct plan_row *r, size_t n, int level, long x)
+struct covered {
+	char (*ids)[HIM_ID_HEX + 1];
+	size_t n, cap;
+};
+
+static void add_id(const struct plan_row *r, void *ud)
 {
-	size_t lo = 0, hi = n;
+	struct covered *c = ud;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (r[mid].level < level || (r[mid].level == level && r[mid].x < x))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	c->ids = xgrow(c->ids, &c->cap, c->n + 1, sizeof(*c->ids));
+	memcpy(c->ids[c->n++], r->tile_id, sizeof(*c->ids));
 }
 
 static int id_cmp(const void *a, const void *b)
@@ -77,81 +76,46 @@ static int id_cmp(const void *a, const void *b)
 }
 
 /* The newest tile (lamport, then seq) of every coordinate whose point one
- * of the job's boxes covers at one of its levels: sorted, unique ids.  Only
- * the rows in each box's x range are visited. */
-static size_t covered_ids(const struct plan_row *r, size_t n, const struct job *j,
-			  char (**out)[HIM_ID_HEX + 1])
+ * of the job's boxes covers at one of its levels: sorted, unique ids. */
+static enum kith_status covered_ids(sqlite3 *db, const struct job *j,
+				    char (**out)[HIM_ID_HEX + 1], size_t *n, char **why)
 {
-	char (*ids)[HIM_ID_HEX + 1] = NULL;
-	size_t nids = 0, cap = 0, k = 0;
+	struct covered c = { 0 };
+	size_t k = 0;
+	enum kith_status st = KITH_OK;
 
-	for (int level = j->level_min; level <= j->level_max; level++)
-		for (size_t b = 0; b < j->nboxes; b++) {
+	for (int level = j->level_min; !st && level <= j->level_max; level++)
+		for (size_t b = 0; !st && b < j->nboxes; b++) {
 			const long *box = j->boxes[b];
-			size_t i = first_at(r, n, level, box[0]);
-			size_t end = first_at(r, n, level, box[0] + box[2]);
 
-			while (i < end) {
-				size_t best = i;
-
-				for (i++; i < end && r[i].x == r[best].x && r[i].y == r[best].y; i++)
-					if (r[i].lamport > r[best].lamport ||
-					    (r[i].lamport == r[best].lamport && r[i].seq > r[best].seq))
-						best = i;
-				if (r[best].y < box[1] || r[best].y - box[1] >= box[3])
-					continue;
-				ids = xgrow(ids, &cap, nids + 1, sizeof(*ids));
-				memcpy(ids[nids++], r[best].tile_id, sizeof(*ids));
-			}
+			st = plan_rows_in_box(db, j->snapshot_id, j->stream, level, box[0],
+					      box[0] + box[2] - 1, box[1], box[1] + box[3] - 1,
+					      INT64_MAX, 0, add_id, &c, why);
 		}
-	if (nids)
-		qsort(ids, nids, sizeof(*ids), id_cmp);
-	for (size_t i = 0; i < nids; i++)
-		if (!k || strcmp(ids[k - 1], ids[i]) != 0)
-			memmove(ids[k++], ids[i], sizeof(*ids));
-	*out = ids;
-	return k;
+	if (c.n)
+		qsort(c.ids, c.n, sizeof(*c.ids), id_cmp);
+	for (size_t i = 0; i < c.n; i++)
+		if (!k || strcmp(c.ids[k - 1], c.ids[i]) != 0)
+			memmove(c.ids[k++], c.ids[i], sizeof(*c.ids));
+	*out = c.ids;
+	*n = st ? 0 : k;
+	return st;
 }
 
-/* The rows of (snapshot, stream): the cached view, or read now. */
-static enum kith_status job_rows(struct plan_views *views, sqlite3 *db, const struct job *j,
-				 struct plan_view **view, struct plan_row **own, size_t *n,
-				 char **why)
+static void run_job(struct him *h, const struct job *j, const bool *stop)
 {
-	sqlite3_stmt *s = NULL;
-	int64_t max_seq = 0;
-
-	if (sqlite3_prepare_v2(db, "SELECT COALESCE(MAX(seq), 0) FROM tiles", -1, &s, NULL) ==
-	    SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-		max_seq = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	*view = NULL;
-	*own = NULL;
-	*n = 0;
-	if (!views)
-		return plan_load_rows(db, j->snapshot_id, j->stream, max_seq, own, n, why);
-	return plan_view_get(views, db, j->snapshot_id, j->stream, max_seq, view, why);
-}
-
-static void run_job(struct him *h, struct plan_views *views, const struct job *j,
-		    const bool *stop)
-{
-	struct plan_view *view = NULL;
-	struct plan_row *own = NULL;
 	char (*ids)[HIM_ID_HEX + 1] = NULL, *why = NULL;
-	size_t n = 0, nids = 0, staged = 0;
+	size_t nids = 0, staged = 0;
 	sqlite3 *db = him_db_acquire(h);
 
-	if (!db || job_rows(views, db, j, &view, &own, &n, &why) != KITH_OK) {
+	if (!db || covered_ids(db, j, &ids, &nids, &why) != KITH_OK) {
 		log_warn("him", "prefetch for %s/%s: %s", j->stream, j->snapshot_id,
 			 why ? why : "no database connection");
 		free(why);
+		free(ids);
 		him_db_release(h, db);
 		return;
 	}
-	nids = covered_ids(view ? view->rows : own, view ? view->n : n, j, &ids);
-	plan_view_put(views, view);
-	free(own);
 	for (size_t i = 0; i < nids && !__atomic_load_n(stop, __ATOMIC_ACQUIRE); i++) {
 		struct him_row row;
 
@@ -184,7 +148,7 @@ static void *worker(void *arg)
 		if (!p->head)
 			p->tail = NULL;
 		pthread_mutex_unlock(&p->mu);
-		run_job(p->h, p->views, j, &p->stop);
+		run_job(p->h, j, &p->stop);
 		job_free(j);
 		pthread_mutex_lock(&p->mu);
 		if (--p->pending == 0)
@@ -200,7 +164,7 @@ struct him_prefetcher *him_prefetcher_new(struct him *h)
 	pthread_condattr_t ca;
 
 	p->h = h;
-	p->views = plan_views_new();
+	p->planner = plan_shared_new(h->db_path);
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->work, NULL);
 	pthread_condattr_init(&ca);
@@ -230,13 +194,13 @@ void him_prefetcher_free(struct him_prefetcher *p)
 	pthread_cond_destroy(&p->work);
 	pthread_cond_destroy(&p->idle);
 	pthread_mutex_destroy(&p->mu);
-	plan_views_free(p->views);
+	plan_shared_free(p->planner);
 	free(p);
 }
 
-struct plan_views *him_prefetch_views(struct him *h)
+struct plan_shared *him_planner_shared(struct him *h)
 {
-	return h->prefetch ? h->prefetch->views : NULL;
+	return h->prefetch ? h->prefetch->planner : NULL;
 }
 
 /* ---- the API --------------------------------------------------------------- */
@@ -365,7 +329,7 @@ enum kith_status him_prefetch(struct him *h, const struct him_hint *hints, size_
 		} else {             /* no worker (a store opened without one) */
 			bool stop = false;
 
-			run_job(h, NULL, j, &stop);
+			run_job(h, j, &stop);
 			job_free(j);
 		}
 	}

@@ -187,6 +187,7 @@ enum kith_status him_open(const struct him_options *o, struct him **out, char **
 	}
 	h->cache = him_cache_new(h->opts.cache_bytes, h->opts.pin_touches);
 	h->metrics = him_metrics_new();
+	h->access = him_access_new();
 	h->prefetch = him_prefetcher_new(h);
 	log_debug("him", "store %s open (cache %zu MiB, zstd %s, sqlite %s)", h->dir,
 		 h->opts.cache_bytes >> 20, ZSTD_versionString(), sqlite3_libversion());
@@ -200,6 +201,10 @@ void him_close(struct him *h)
 		return;
 	if (h->prefetch)
 		him_prefetcher_free(h->prefetch);
+	if (h->access) {
+		him_access_flush(h);
+		him_access_free(h->access);
+	}
 	if (h->metrics)
 		him_metrics_free(h->metrics);
 	him_cache_free(h->cache);

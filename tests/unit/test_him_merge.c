@@ -2,6 +2,7 @@
  * coordinates carried, manual conflicts, the merged snapshot's parents,
  * tags and provenance, and tiles that read back with valid checksums. */
 #include "support/test.h"
+#include "support/himstore.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "him/blake3.h"
@@ -9,20 +10,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-static struct him *open_store(const char *name)
-{
-	char *dir = test_path(name);
-	struct him_options o = { .dir = dir };
-	struct him *h = NULL;
-	char *why = NULL;
-
-	if (him_open(&o, &h, &why) != KITH_OK)
-		test_fail_(__FILE__, __LINE__, "him_open: %s", why ? why : "?");
-	free(why);
-	free(dir);
-	return h;
-}
 
 static void snapshot(struct him *h, const char *id, const char *model)
 {
@@ -89,7 +76,7 @@ static void count_problem(const char *line, void *ud)
 
 static void test_lww(void)
 {
-	struct him *h = open_store("lww");
+	struct him *h = him_test_open("lww");
 	const char *with[] = { "b" };
 	struct him_merge_result r;
 	struct him_snapshot s;
@@ -166,7 +153,7 @@ static void test_lww(void)
 
 static void test_manual(void)
 {
-	struct him *h = open_store("manual");
+	struct him *h = him_test_open("manual");
 	const char *with[] = { "b" };
 	struct him_merge_result r;
 	struct him_snapshot s;
@@ -210,7 +197,7 @@ static void test_manual(void)
 
 static void test_errors(void)
 {
-	struct him *h = open_store("errors");
+	struct him *h = him_test_open("errors");
 	struct him_merge_result r;
 	char *why = NULL;
 

@@ -2,6 +2,7 @@
  * cache in the background: the cache shows them warm, a later read is a
  * prefetched hit, drain waits for the worker, bad hints are refused. */
 #include "support/test.h"
+#include "support/himstore.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "him/him_int.h"
@@ -9,34 +10,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-
-static struct him *open_store(const char *name)
-{
-	char *dir = test_path(name);
-	struct him_options o = { .dir = dir };
-	struct him *h = NULL;
-	char *why = NULL;
-
-	if (him_open(&o, &h, &why) != KITH_OK)
-		test_fail_(__FILE__, __LINE__, "him_open: %s", why ? why : "?");
-	free(why);
-	free(dir);
-	return h;
-}
-
-static void snapshot(struct him *h, const char *id)
-{
-	struct him_snapshot in = { 0 }, out = { 0 };
-	char *why = NULL;
-
-	in.snapshot_id = (char *)id;
-	in.provenance = json_pack("{s:s, s:s}", "model", "m", "code_sha", "c");
-	if (him_snapshot_create(h, &in, &out, &why) != KITH_OK)
-		test_fail_(__FILE__, __LINE__, "snapshot %s: %s", id, why ? why : "?");
-	json_decref(in.provenance);
-	him_snapshot_release(&out);
-	free(why);
-}
 
 static void put(struct him *h, const char *snap, int level, long x, long y, const char *text,
 		char id[HIM_ID_HEX + 1])
@@ -68,7 +41,7 @@ static struct him_cache_stats stats(struct him *h)
 
 static void test_stages_covered_tiles(void)
 {
-	struct him *h = open_store("stage");
+	struct him *h = him_test_open("stage");
 	static const long box[1][4] = { { 1, 1, 2, 2 } };
 	struct him_hint hint = { .query_id = "q1", .snapshot_id = "s", .stream = "notes",
 				 .level_max = 0, .level_min = 0, .bboxes = box, .nbboxes = 1,
@@ -78,7 +51,7 @@ static void test_stages_covered_tiles(void)
 	char newest[HIM_ID_HEX + 1], *why = NULL;
 
 	REQUIRE(h);
-	snapshot(h, "s");
+	him_test_snapshot(h, "s");
 	for (long x = 0; x < 4; x++)
 		for (long y = 0; y < 4; y++)
 			put(h, "s", 0, x, y, "v1", NULL);
@@ -111,7 +84,7 @@ static void test_stages_covered_tiles(void)
 
 static void test_bad_hints(void)
 {
-	struct him *h = open_store("bad");
+	struct him *h = him_test_open("bad");
 	static const long box[1][4] = { { 0, 0, 1, 1 } };
 	static const long empty[1][4] = { { 0, 0, 0, 1 } };
 	struct him_hint hint = { .query_id = "q", .snapshot_id = "s", .stream = "notes",
@@ -120,7 +93,7 @@ static void test_bad_hints(void)
 	char *why = NULL;
 
 	REQUIRE(h);
-	snapshot(h, "s");
+	him_test_snapshot(h, "s");
 	CHECK_EQ(him_prefetch(h, &hint, 0, &why), KITH_EINVAL);
 	free(why);
 	why = NULL;
@@ -182,12 +155,12 @@ static void *client(void *p)
  * jobs may still be queued. */
 static void test_concurrent_and_close(void)
 {
-	struct him *h = open_store("conc");
+	struct him *h = him_test_open("conc");
 	pthread_t t[4];
 	struct worker_arg args[4];
 
 	REQUIRE(h);
-	snapshot(h, "s");
+	him_test_snapshot(h, "s");
 	for (long x = 0; x < 4; x++)
 		for (long y = 0; y < 4; y++)
 			put(h, "s", 0, x, y, "v1", NULL);

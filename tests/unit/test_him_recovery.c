@@ -8,6 +8,7 @@
  * crash can leave that the hook cannot: temp files, files never written,
  * torn and malformed lines, and a journal held by a live writer. */
 #include "support/test.h"
+#include "support/himstore.h"
 #include "him/him_int.h"
 #include "core/alloc.h"
 
@@ -18,32 +19,6 @@
 #include <unistd.h>
 
 /* ---- helpers --------------------------------------------------------------- */
-
-static struct him *open_store(const char *name)
-{
-	char *dir = test_path(name);
-	struct him_options o = { .dir = dir };
-	struct him *h = NULL;
-	char *why = NULL;
-
-	if (him_open(&o, &h, &why) != KITH_OK)
-		test_fail_(__FILE__, __LINE__, "him_open: %s", why ? why : "?");
-	free(why);
-	free(dir);
-	return h;
-}
-
-static void make_snapshot(struct him *h, const char *id)
-{
-	struct him_snapshot in = { .snapshot_id = (char *)id };
-	char *why = NULL;
-
-	in.provenance = json_pack("{s:s, s:s}", "model", "m", "code_sha", "c");
-	if (him_snapshot_create(h, &in, NULL, &why) != KITH_OK)
-		test_fail_(__FILE__, __LINE__, "snapshot %s: %s", id, why ? why : "?");
-	json_decref(in.provenance);
-	free(why);
-}
 
 static struct him_tile_in tile(const char *snap, long x, long y, const char *payload)
 {
@@ -148,7 +123,7 @@ static void make_dirs(const char *dir)
 
 static void test_crash_during_ingest(void)
 {
-	struct him *h = open_store("ingest");
+	struct him *h = him_test_open("ingest");
 	char *dir, *tmp, *emptied;
 	char kept_id[HIM_ID_HEX + 1];
 	struct him_tile_in kept, lost[4];
@@ -156,7 +131,7 @@ static void test_crash_during_ingest(void)
 
 	REQUIRE(h);
 	dir = xstrdup(him_dir(h));
-	make_snapshot(h, "s");
+	him_test_snapshot(h, "s");
 	kept = tile("s", 0, 0, "committed before the crash");
 	REQUIRE(him_put_tiles(h, &kept, 1, NULL, NULL) == KITH_OK);
 	id_of(&kept, kept_id);
@@ -179,7 +154,7 @@ static void test_crash_during_ingest(void)
 	write_file(tmp, "half a tile");
 	him_close(h);
 
-	h = open_store("ingest");
+	h = him_test_open("ingest");
 	REQUIRE(h);
 	CHECK_EQ(journal_size(dir), 0);
 	for (int i = 0; i < 3; i++)
@@ -206,7 +181,7 @@ static void test_crash_during_ingest(void)
 
 static void test_crash_during_merge(void)
 {
-	struct him *h = open_store("merge");
+	struct him *h = him_test_open("merge");
 	struct him_tile_in a[2], b[2];
 	struct him_merge_result res;
 	struct him_snapshot snap;
@@ -216,8 +191,8 @@ static void test_crash_during_merge(void)
 
 	REQUIRE(h);
 	dir = xstrdup(him_dir(h));
-	make_snapshot(h, "a");
-	make_snapshot(h, "b");
+	him_test_snapshot(h, "a");
+	him_test_snapshot(h, "b");
 	a[0] = tile("a", 0, 0, "a at 0,0");
 	a[1] = tile("a", 1, 0, "a at 1,0");
 	b[0] = tile("b", 1, 0, "b at 1,0, newer");
@@ -237,7 +212,7 @@ static void test_crash_during_merge(void)
 	CHECK(journal_size(dir) > 0);
 	him_close(h);
 
-	h = open_store("merge");
+	h = him_test_open("merge");
 	REQUIRE(h);
 	CHECK(!exists(merged));
 	CHECK_EQ(journal_size(dir), 0);
@@ -258,13 +233,13 @@ static void test_crash_during_merge(void)
  * next write section of the same store does. */
 static void test_rollback_and_next_section(void)
 {
-	struct him *h = open_store("rollback");
+	struct him *h = him_test_open("rollback");
 	struct him_tile_in t[2];
 	sqlite3 *db;
 	char *why = NULL;
 
 	REQUIRE(h);
-	make_snapshot(h, "s");
+	him_test_snapshot(h, "s");
 	t[0] = tile("s", 5, 5, "rolled back");
 	t[1] = tile("s", 5, 6, "rolled back too");
 	db = him_db_acquire(h);
@@ -284,7 +259,7 @@ static void test_rollback_and_next_section(void)
 	him_test_crash_before_commit(false);
 	free(why);
 	CHECK(tile_file_exists(h, &t[0]));
-	make_snapshot(h, "later");                   /* any write section */
+	him_test_snapshot(h, "later");                   /* any write section */
 	CHECK(!tile_file_exists(h, &t[0]) && !tile_file_exists(h, &t[1]));
 	CHECK_EQ(journal_size(him_dir(h)), 0);
 	CHECK_EQ(fsck_problems(h), 0);
@@ -296,13 +271,13 @@ static void test_rollback_and_next_section(void)
  * very tile adopts it instead of writing it again. */
 static void test_reingest_adopts_orphan(void)
 {
-	struct him *h = open_store("adopt");
+	struct him *h = him_test_open("adopt");
 	struct him_tile_in t;
 	struct stat before, after;
 	char *dir, *path, *jpath;
 
 	REQUIRE(h);
-	make_snapshot(h, "s");
+	him_test_snapshot(h, "s");
 	t = tile("s", 4, 4, "an orphan from before the journal");
 	him_test_crash_before_commit(true);
 	CHECK_EQ(him_put_tiles(h, &t, 1, NULL, NULL), KITH_EIO);
@@ -313,7 +288,7 @@ static void test_reingest_adopts_orphan(void)
 	jpath = xasprintf("%s/" HIM_JOURNAL_NAME, dir);
 	REQUIRE(truncate(jpath, 0) == 0);           /* no journal names it */
 
-	h = open_store("adopt");
+	h = him_test_open("adopt");
 	REQUIRE(h);
 	REQUIRE(stat(path, &before) == 0);
 	CHECK_EQ(fsck_problems(h), 1);
@@ -353,13 +328,13 @@ static void cases_release(struct cases *c)
  * journal line names, and one that only a forged line names. */
 static bool cases_setup(struct cases *c, const char *name)
 {
-	struct him *h = open_store(name);
+	struct him *h = him_test_open(name);
 	char *d;
 
 	memset(c, 0, sizeof(*c));
 	if (!h)
 		return false;
-	make_snapshot(h, "s");
+	him_test_snapshot(h, "s");
 	c->kept = tile("s", 0, 0, "catalogued");
 	c->orphan = tile("s", 1, 0, "written, never committed");
 	c->missing = tile("s", 2, 0, "listed, never written");
@@ -432,7 +407,7 @@ static void test_journal_cases(void)
 	write_journal("cases", buf_str(&j));
 	buf_release(&j);
 
-	h = open_store("cases");
+	h = him_test_open("cases");
 	REQUIRE(h);
 	CHECK_EQ(journal_size(him_dir(h)), 0);
 	CHECK(exists(c.kept_path));
@@ -462,7 +437,7 @@ static void test_journal_without_header(void)
 	buf_printf(&j, "%s emb/s/0/1/0/%.12s\n", c.orphan_id, c.orphan_id);
 	write_journal("noheader", buf_str(&j));
 	buf_release(&j);
-	h = open_store("noheader");
+	h = him_test_open("noheader");
 	REQUIRE(h);
 	CHECK(exists(c.orphan_path));                    /* not a journal: nothing undone */
 	CHECK_EQ(journal_size(him_dir(h)), 0);
@@ -490,12 +465,12 @@ static void test_live_writer_elsewhere(void)
 	REQUIRE(fd >= 0);
 	REQUIRE(flock(fd, LOCK_EX) == 0);
 
-	h = open_store("live");
+	h = him_test_open("live");
 	REQUIRE(h);
 	CHECK(exists(c.orphan_path));
 	CHECK(journal_size(dir) > 0);
 	close(fd);                                       /* the other writer is done */
-	make_snapshot(h, "next");
+	him_test_snapshot(h, "next");
 	CHECK(!exists(c.orphan_path));
 	CHECK_EQ(journal_size(dir), 0);
 	him_close(h);
