@@ -2,8 +2,10 @@
  * with 16 concurrent clients over 100k tiles, and the ingest rate, beside a
  * baseline measured in the same run: 16 threads reading the same payload
  * bytes straight from plain files.  Each tile is a JSON text whose two
- * words the queries look for (a goal's words match ~44% of the tiles), and
- * a second round of queries uses goals that match nothing.
+ * words the queries look for (a goal's words match ~44% of the tiles).  The
+ * main round repeats four goals; two more rounds use goals that match
+ * nothing, and goals never asked before (two words and a tile's number), so
+ * that no plan reuses an earlier one's keyword windows.
  *
  * Target (issue 3): p95 ≤ 5 ms for GET and for queries with K ≤ 8 (the
  * seed's SLO is 150 ms).  Usage: bench_him [TILES] (default 100000). */
@@ -111,7 +113,7 @@ static double ingest_all(void)
 
 /* ---- clients ----------------------------------------------------------- */
 
-enum job { JOB_GET, JOB_QUERY, JOB_QUERY_NO_MATCH, JOB_FILE };
+enum job { JOB_GET, JOB_QUERY, JOB_QUERY_NO_MATCH, JOB_QUERY_FRESH, JOB_FILE };
 
 struct client {
 	pthread_t t;
@@ -177,13 +179,18 @@ static void *client_main(void *arg)
 								     "travel music", "recipe weather" };
 				static const char *const unmatched[] = { "zebra crossing", "quartz",
 									 "lighthouse keeper", "nebula" };
+				char fresh[64];
 
+				/* a goal never asked before: two words and a tile's number */
+				snprintf(fresh, sizeof(fresh), "%s %s %d", goals[seed % 4],
+					 goals[(seed / 4) % 4], i);
 				snprintf(url, sizeof(url), "%s/v1/query", srv.base);
 				snprintf(body, sizeof(body),
 					 "{\"goal\":\"%s\",\"snapshot_id\":\"snp_bench\",\"stream\":"
 					 "\"kv_cache\",\"budget_ms\":150,\"max_tiles\":8,"
 					 "\"level_range\":[0,0]}",
-					 c->job == JOB_QUERY ? goals[seed % 4] : unmatched[seed % 4]);
+					 c->job == JOB_QUERY ? goals[seed % 4]
+					 : c->job == JOB_QUERY_FRESH ? fresh : unmatched[seed % 4]);
 				curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
 			}
 			curl_easy_setopt(curl, CURLOPT_URL, url);
@@ -249,7 +256,7 @@ int main(int argc, char **argv)
 	struct buf resp = BUF_INIT(0);
 	const char *failure = NULL;
 	char *store = test_path("bench-him"), *plain = test_path("bench-plain");
-	struct lat base, get, query, nomatch;
+	struct lat base, get, query, nomatch, fresh;
 	int failures = 0;
 	double secs;
 	struct proc_result r;
@@ -275,6 +282,7 @@ int main(int argc, char **argv)
 	get = run_clients(JOB_GET, NULL, &failures);
 	query = run_clients(JOB_QUERY, NULL, &failures);
 	nomatch = run_clients(JOB_QUERY_NO_MATCH, NULL, &failures);
+	fresh = run_clients(JOB_QUERY_FRESH, NULL, &failures);
 
 	printf("bench_him: %d tiles of %d bytes, %d clients × %d requests each\n", ntiles, PAYLOAD,
 	       CLIENTS, REQUESTS_PER_CLIENT);
@@ -284,6 +292,7 @@ int main(int argc, char **argv)
 	report("GET tile (HTTP)", &get, &base);
 	report("POST query K<=8 (HTTP)", &query, &base);
 	report("  goal matching nothing", &nomatch, &base);
+	report("  goals never asked before", &fresh, &base);
 	if (failures)
 		printf("  %d failed requests\n", failures);
 	him_server_stop(&srv, &r);
@@ -292,6 +301,7 @@ int main(int argc, char **argv)
 	free(get.ms);
 	free(query.ms);
 	free(nomatch.ms);
+	free(fresh.ms);
 	buf_release(&resp);
 	kith_env_release(&env);
 	free(store);

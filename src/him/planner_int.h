@@ -139,7 +139,7 @@ enum plan_sql {
 	PLAN_SQL_PROBE_SEQ,     /* scoped probe, ?6 seq (plan_probe) */
 	PLAN_SQL_PROBE_ID,      /* scoped probe, ?6 tile_id */
 	PLAN_SQL_RECENT_SEQS,   /* ?1 limit */
-	PLAN_SQL_FTS_SCAN,      /* ?1 match, ?2 struct kw_rank pointer */
+	PLAN_SQL_FTS_SCAN,      /* ?1 match, ?2 struct kw_rank pointer, ?3 limit, ?4 below */
 	PLAN_SQL_DF,            /* ?1 match → count */
 	PLAN_SQL_ANY_HINT,      /* ?1 snapshot, ?2 stream, ?3 level_min, ?4 level_max */
 	PLAN_SQL_COUNT
@@ -155,22 +155,25 @@ struct plan_conn {
 };
 
 /* Process-wide planner state, kept by the store (the prefetcher owns it:
- * it lives exactly as long as the store): the connection pool and the
- * cached term statistics (planner_keyword.c). */
+ * it lives exactly as long as the store): the connection pool, and the
+ * cached term statistics and keyword windows (planner_keyword.c). */
 struct plan_term;
+struct plan_memo;
 struct plan_shared {
 	char *db_path;
 	pthread_mutex_t pool_mu;
 	struct plan_conn *idle;     /* under pool_mu */
 	size_t nidle;
-	pthread_mutex_t terms_mu;
-	struct plan_term *terms;    /* open addressing (planner_keyword.c) */
+	pthread_mutex_t terms_mu;   /* the rest (planner_keyword.c) */
+	struct plan_term *terms;    /* term statistics, open addressing */
 	size_t nterms;
 	int64_t nrow, nrow_at;      /* FTS rows, as of MAX(seq) = nrow_at; 0 = unknown */
+	struct plan_memo *memo;     /* keyword windows */
+	uint64_t memo_clock;
 };
 struct plan_shared *plan_shared_new(const char *db_path);
 void plan_shared_free(struct plan_shared *s);
-void plan_terms_release(struct plan_shared *s);   /* planner_keyword.c */
+void plan_keyword_release(struct plan_shared *s);   /* planner_keyword.c */
 /* The store's, or NULL. */
 struct plan_shared *him_planner_shared(struct him *h);
 

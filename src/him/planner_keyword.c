@@ -1,36 +1,44 @@
-/* planner_keyword.c — keyword candidates: bounded FTS5 windows ranked by
- * BM25 with cached term statistics.
+/* planner_keyword.c — keyword candidates: bounded FTS5 windows, one per goal
+ * word, scored by BM25 with cached term statistics.
  *
  * Exact "top L by bm25" is not bounded: FTS5 must score every match to
- * sort them, and its bm25() also counts each phrase's documents on every
- * query (to get the IDF), so a goal whose words occur in 40% of 100k tiles
- * costs ~40 ms however small L is.  Instead a plan reads at most two
- * windows of W = clamp(2K, 16, 64) in-scope matches, newest first (FTS5
- * walks a doclist backwards lazily, so a window costs W rows):
- *   1. tiles holding every informative goal word (AND), then
- *   2. tiles holding any of them (OR),
- * where a word is informative when it occurs in fewer than half the indexed
- * tiles — BM25 gives the others an IDF of ~0 (FTS5 floors it at 1e-6), so
- * they would only flood the window with matches worth nothing.  Each row is
- * scored by kith_bm25, FTS5's own bm25 formula (k1 = 1.2, b = 0.75, tags
- * weighted 2, text 1) fed with document frequencies cached per phrase in
- * struct plan_shared (at most KW_TERMS_MAX, then it starts over) and
- * recounted when the catalogue has grown by 10%
- * since (IDF moves slowly; the counts are store-wide, like FTS5's).
- * Relevance is the score relative to the best one retrieved (so the best
- * match is 1, as the plan has always normalised it).  A window visits at
- * most KW_VISIT rows: when the newest matches belong to other snapshots or
- * streams the window comes back short, and older matches of this scope are
- * not seen.
+ * sort them, and its bm25() counts each phrase's documents on every query
+ * (for the IDF), so a goal whose words occur in 40% of 100k tiles costs
+ * ~40 ms however small L is.  Nor is an AND of words: when they seldom
+ * occur together FTS5 walks their whole doclists (1.5 ms at 100k).  What is
+ * bounded is one phrase's doclist walked backwards, which FTS5 does lazily.
+ * So a plan reads, for each of the goal's KW_USE rarest informative phrases
+ * (a phrase in half the indexed tiles or more has an IDF of ~0 — FTS5
+ * floors it at 1e-6 — and is left out), the R = clamp(8K, 64, 256) newest
+ * tiles holding it, with that phrase's BM25 term (kith_bm25: FTS5's formula,
+ * k1 = 1.2, b = 0.75, tags weighted 2, text 1, with document frequencies
+ * cached per phrase in struct plan_shared and recounted after 10% growth;
+ * they are store-wide, like FTS5's).  BM25 is a sum over phrases, so a
+ * tile's score is the sum of its terms over the windows that hold it:
+ * exact for every tile at least as new as the oldest tile of each window
+ * that ran full (a window holds every match newer than its oldest), and for
+ * every tile when a phrase is rare enough for its window to hold all of its
+ * matches — ids and names are found however old.  Older tiles get a lower
+ * bound.  The tiles are then read in score order (newest first on ties)
+ * until W = clamp(2K, 16, 64) in scope are found, at most KW_VISIT.
+ * Relevance is the score relative to the best one in scope (so the best
+ * match is 1, as the plan has always normalised it).
  *
  * The acceptance total needs the relevance of every match, retrieved or
- * not.  When the OR window ran out of matches it holds all of them and the
- * total is exact.  Otherwise the rest is estimated: the store-wide OR count
- * from the cached document frequencies, assuming words occur independently
- * (N·(1 − Π(1 − df/N))), times the share of visited rows that were in scope,
- * minus what was retrieved, each worth the mean relevance of the OR window
+ * not.  When every window ran out of matches and every tile was read, it
+ * is exact.  Otherwise the rest is estimated: the count of tiles holding
+ * any of the phrases (exact when every window is complete, else from the
+ * cached frequencies assuming words occur independently,
+ * N·(1 − Π(1 − df/N))), times the share of the tiles
+ * read that were in scope, minus what was retrieved, each worth the mean
+ * relevance of the windows' tiles weighted by their phrases' frequencies
  * (the newest matches standing in for the older ones).  The trace records
- * the retrieved tiles' relevance and this estimate, never the index. */
+ * the retrieved tiles' relevance and this estimate, never the index.
+ *
+ * What a phrase's window holds is fixed by the index (MAX(seq)), R and the
+ * phrase's cached frequency: it is memoised (KW_MEMO windows, least
+ * recently used out), so a word asked about again before the next write
+ * costs no FTS5 at all. */
 #include "him/planner_int.h"
 #include "core/alloc.h"
 #include "core/log.h"
@@ -38,11 +46,16 @@
 #include <math.h>
 #include <string.h>
 
-#define KW_PHRASES 16          /* goal phrases used (the first distinct ones) */
-#define KW_WINDOW_MIN 16
-#define KW_WINDOW_MAX 64
-#define KW_VISIT 256           /* FTS rows a window may visit */
+#define KW_PHRASES 16          /* goal phrases read (the first distinct ones) */
+#define KW_USE 6               /* of which the rarest informative are scanned */
+#define KW_WANT_MIN 16         /* W: in-scope tiles wanted */
+#define KW_WANT_MAX 64
+#define KW_RAW_MIN 64          /* R: rows per phrase window */
+#define KW_RAW_MAX 256
+#define KW_VISIT 256           /* tiles read (probed) at most */
+#define KW_RAW_TOTAL 1024      /* rows per phrase over all rounds */
 #define KW_TERMS_MAX 1024      /* cached phrases; then the cache starts over */
+#define KW_MEMO 64             /* memoised windows */
 #define KW_REL_FLOOR 1e-6
 
 /* ---- cached statistics ----------------------------------------------------- */
@@ -53,15 +66,6 @@ struct plan_term {
 };
 
 #define TERM_SLOTS (2 * KW_TERMS_MAX)
-
-void plan_terms_release(struct plan_shared *s)
-{
-	for (size_t i = 0; s->terms && i < TERM_SLOTS; i++)
-		free(s->terms[i].phrase);
-	free(s->terms);
-	s->terms = NULL;
-	s->nterms = 0;
-}
 
 static size_t phrase_slot(const char *phrase)
 {
@@ -99,8 +103,12 @@ static void remember_df(struct plan_shared *s, const char *phrase, int64_t df, i
 	size_t i;
 
 	pthread_mutex_lock(&s->terms_mu);
-	if (s->nterms >= KW_TERMS_MAX)
-		plan_terms_release(s);
+	if (s->nterms >= KW_TERMS_MAX) {
+		for (i = 0; i < TERM_SLOTS; i++)
+			free(s->terms[i].phrase);
+		memset(s->terms, 0, TERM_SLOTS * sizeof(*s->terms));
+		s->nterms = 0;
+	}
 	if (!s->terms)
 		s->terms = xcalloc(TERM_SLOTS, sizeof(*s->terms));
 	for (i = phrase_slot(phrase); s->terms[i].phrase; i = (i + 1) % TERM_SLOTS)
@@ -194,22 +202,30 @@ bool plan_register_bm25(sqlite3 *db)
 
 /* ---- the goal's phrases ------------------------------------------------------ */
 
+struct kw_hit {
+	int64_t seq;
+	double score;
+	uint32_t in;                 /* bit i: in a window of use[i] */
+	int state;                   /* 0 not read yet, 1 in scope (row), 2 not */
+	struct plan_row row;
+};
+
 struct kw {
 	struct plan *p;
 	struct plan_live *lv;
 	char *phrase[KW_PHRASES];    /* as quoted in the FTS query */
 	int64_t df[KW_PHRASES];
 	int nphrase;
-	struct kw_rank rank;         /* over the informative phrases */
-	int use[KW_PHRASES];         /* indices of the informative phrases */
+	int use[KW_USE];             /* the rarest informative phrases, rarest first */
 	int nuse;
-	sqlite3_stmt *probe;
-	struct kw_hit {
-		struct plan_row row;
-		double score;
-		bool or_tier;       /* in the OR window (the sample for the rest) */
-	} *hits;
+	int64_t nrow;                /* FTS rows once a window saw them, else cached; 0 = unknown */
+	struct kw_hit *hits;         /* every window's tiles, merged by seq */
 	size_t nhits, cap;
+	size_t raw;                  /* R */
+	int64_t floor[KW_USE];       /* the oldest seq a phrase's windows reached */
+	size_t taken[KW_USE];        /* rows its windows held */
+	bool done[KW_USE];           /* its matches ran out, or KW_RAW_TOTAL */
+	bool all_exhausted;          /* every phrase's matches ran out */
 };
 
 /* The distinct phrases of the goal, from him_fts_query (which already
@@ -259,11 +275,11 @@ static enum kith_status count_df(struct plan_conn *c, const char *phrase, int64_
 	return step == SQLITE_ROW ? KITH_OK : him_db_fail(c->db, "searching tile text", why);
 }
 
-/* Document frequencies (cached), and which phrases are informative. */
+/* Document frequencies (cached), and the phrases worth a window. */
 static enum kith_status statistics(struct kw *k, char **why)
 {
 	struct plan_shared *sh = k->lv->shared;
-	int64_t nrow = 0;
+	int order[KW_PHRASES], n = 0;
 	enum kith_status st = KITH_OK;
 
 	for (int i = 0; !st && i < k->nphrase; i++) {
@@ -276,115 +292,261 @@ static enum kith_status statistics(struct kw *k, char **why)
 	if (sh) {
 		pthread_mutex_lock(&sh->terms_mu);
 		if (fresh(sh->nrow_at, k->lv->max_seq))
-			nrow = sh->nrow;
+			k->nrow = sh->nrow;
 		pthread_mutex_unlock(&sh->terms_mu);
 	}
+	/* informative ones, rarest first (stable: goal order on ties) */
 	for (int i = 0; i < k->nphrase; i++)
-		if (!nrow || 2 * k->df[i] < nrow)
-			k->use[k->nuse++] = i;
-	if (!k->nuse)             /* every word is everywhere: use them all */
+		if (k->df[i] > 0 && (!k->nrow || 2 * k->df[i] < k->nrow))
+			order[n++] = i;
+	if (!n)                   /* nothing informative: the words there are */
 		for (int i = 0; i < k->nphrase; i++)
-			k->use[k->nuse++] = i;
-	k->rank.nphrase = k->nuse;
-	for (int i = 0; i < k->nuse; i++)
-		k->rank.df[i] = k->df[k->use[i]];
+			if (k->df[i] > 0)
+				order[n++] = i;
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && k->df[order[j]] < k->df[order[j - 1]]; j--) {
+			int t = order[j];
+
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
+	for (int i = 0; i < n && k->nuse < KW_USE; i++)
+		k->use[k->nuse++] = order[i];
 	return st;
 }
 
-static char *match_of(const struct kw *k, const char *op)
-{
-	struct buf q = BUF_INIT(0);
-	char *s;
+/* ---- one phrase's window ----------------------------------------------------- */
 
-	for (int i = 0; i < k->nuse; i++)
-		buf_printf(&q, "%s\"%s\"", i ? op : "", k->phrase[k->use[i]]);
-	s = xstrdup(buf_str(&q));
-	buf_release(&q);
-	return s;
-}
-
-/* ---- windows ---------------------------------------------------------------- */
-
-struct window {
-	size_t visited, in_scope;   /* rows visited; of which in scope (counting the peek) */
-	bool exhausted;             /* the match list ran out */
+struct kw_seen {
+	int64_t seq;
+	double term;                /* the phrase's BM25 term for the tile */
 };
 
-static long hit_of(const struct kw *k, int64_t seq)
+struct plan_memo {
+	char *key;                  /* NULL = empty */
+	struct kw_seen *seen;       /* newest first */
+	size_t n;
+	bool exhausted;
+	int64_t nrow;               /* FTS rows (0 = no row was scored) */
+	uint64_t used;
+};
+
+static char *memo_key(const struct kw *k, int u)
 {
-	for (size_t i = 0; i < k->nhits; i++)
-		if (k->hits[i].row.seq == seq)
-			return (long)i;
-	return -1;
+	int phrase = k->use[u];
+
+	return xasprintf("%s\n%zu %lld %lld %lld", k->phrase[phrase], k->raw,
+			 (long long)k->floor[u], (long long)k->lv->max_seq,
+			 (long long)k->df[phrase]);
 }
 
-/* The newest `size` in-scope matches of `match`, and one more to tell
- * whether there are more. */
-static enum kith_status scan(struct kw *k, const char *match, size_t size, bool or_tier,
-			     struct window *w, char **why)
+/* A copy of the entry for key (caller frees out->seen), or false. */
+static bool memo_get(struct plan_shared *sh, const char *key, struct plan_memo *out)
 {
-	sqlite3_stmt *s = plan_stmt(k->lv->conn, PLAN_SQL_FTS_SCAN);
-	size_t got = 0;
+	bool hit = false;
+
+	pthread_mutex_lock(&sh->terms_mu);
+	for (size_t i = 0; sh->memo && i < KW_MEMO; i++) {
+		struct plan_memo *m = &sh->memo[i];
+
+		if (m->key && strcmp(m->key, key) == 0) {
+			*out = *m;
+			out->key = NULL;
+			out->seen = xcalloc(m->n + 1, sizeof(*m->seen));
+			memcpy(out->seen, m->seen, m->n * sizeof(*m->seen));
+			m->used = ++sh->memo_clock;
+			hit = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&sh->terms_mu);
+	return hit;
+}
+
+/* Keep a copy of in. */
+static void memo_put(struct plan_shared *sh, const char *key, const struct plan_memo *in)
+{
+	struct plan_memo *victim;
+
+	pthread_mutex_lock(&sh->terms_mu);
+	if (!sh->memo)
+		sh->memo = xcalloc(KW_MEMO, sizeof(*sh->memo));
+	victim = &sh->memo[0];
+	for (size_t i = 0; i < KW_MEMO; i++) {
+		if (!sh->memo[i].key) {
+			victim = &sh->memo[i];
+			break;
+		}
+		if (sh->memo[i].used < victim->used)
+			victim = &sh->memo[i];
+	}
+	free(victim->key);
+	free(victim->seen);
+	*victim = *in;
+	victim->key = xstrdup(key);
+	victim->seen = xcalloc(in->n + 1, sizeof(*in->seen));
+	memcpy(victim->seen, in->seen, in->n * sizeof(*in->seen));
+	victim->used = ++sh->memo_clock;
+	pthread_mutex_unlock(&sh->terms_mu);
+}
+
+void plan_keyword_release(struct plan_shared *s)
+{
+	for (size_t i = 0; s->terms && i < TERM_SLOTS; i++)
+		free(s->terms[i].phrase);
+	free(s->terms);
+	s->terms = NULL;
+	s->nterms = 0;
+	for (size_t i = 0; s->memo && i < KW_MEMO; i++) {
+		free(s->memo[i].key);
+		free(s->memo[i].seen);
+	}
+	free(s->memo);
+	s->memo = NULL;
+}
+
+/* The R newest tiles holding phrase use[u] older than floor[u], with its
+ * BM25 term: from the memo, or from FTS5 (then memoised). */
+static enum kith_status window(struct kw *k, int u, struct plan_memo *w, char **why)
+{
+	struct plan_shared *sh = k->lv->shared;
+	int phrase = k->use[u];
+	struct kw_rank rank = { .nphrase = 1, .df = { k->df[phrase] } };
+	char *key = sh ? memo_key(k, u) : NULL, *match;
+	sqlite3_stmt *s;
+	size_t cap = 0;
 	int step = SQLITE_DONE;
 
 	memset(w, 0, sizeof(*w));
-	if (!s)
-		return him_db_fail(k->lv->db, "searching tile text", why);
-	sqlite3_bind_text(s, 1, match, -1, SQLITE_STATIC);
-	sqlite3_bind_pointer(s, 2, &k->rank, KW_RANK_PTR, NULL);
-	while (w->visited < KW_VISIT && (step = sqlite3_step(s)) == SQLITE_ROW) {
-		int64_t seq = sqlite3_column_int64(s, 0);
-		struct plan_row row;
-		long dup;
-		int pstep;
-
-		w->visited++;
-		if ((dup = hit_of(k, seq)) < 0) {      /* else in scope, seen by the AND window */
-			sqlite3_bind_int64(k->probe, 6, seq);
-			if ((pstep = plan_probe(k->probe, &row)) < 0) {
-				step = SQLITE_ERROR;
-				break;
-			}
-			if (!pstep)
-				continue;
-		}
-		w->in_scope++;
-		if (got++ == size)
-			break;          /* the peek: there are more */
-		if (dup >= 0) {
-			k->hits[dup].or_tier |= or_tier;
-			continue;
-		}
-		k->hits = xgrow(k->hits, &k->cap, k->nhits + 1, sizeof(*k->hits));
-		k->hits[k->nhits].row = row;
-		k->hits[k->nhits].score = sqlite3_column_double(s, 1);
-		k->hits[k->nhits++].or_tier = or_tier;
+	if (key && memo_get(sh, key, w)) {
+		free(key);
+		return KITH_OK;
 	}
-	w->exhausted = step == SQLITE_DONE;
-	sqlite3_reset(s);
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
+	if (!(s = plan_stmt(k->lv->conn, PLAN_SQL_FTS_SCAN))) {
+		free(key);
 		return him_db_fail(k->lv->db, "searching tile text", why);
+	}
+	match = xasprintf("\"%s\"", k->phrase[phrase]);
+	sqlite3_bind_text(s, 1, match, -1, SQLITE_STATIC);
+	sqlite3_bind_pointer(s, 2, &rank, KW_RANK_PTR, NULL);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)k->raw);
+	sqlite3_bind_int64(s, 4, k->floor[u]);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		w->seen = xgrow(w->seen, &cap, w->n + 1, sizeof(*w->seen));
+		w->seen[w->n++] = (struct kw_seen){ sqlite3_column_int64(s, 0),
+						    sqlite3_column_double(s, 1) };
+	}
+	sqlite3_reset(s);
+	free(match);
+	if (step != SQLITE_DONE) {
+		free(key);
+		free(w->seen);
+		w->seen = NULL;
+		return him_db_fail(k->lv->db, "searching tile text", why);
+	}
+	w->exhausted = w->n < k->raw;
+	w->nrow = rank.ready ? rank.nrow : 0;
+	if (key)
+		memo_put(sh, key, w);
+	free(key);
 	return KITH_OK;
 }
 
-/* The relevance of the matches no window retrieved (see the top). */
-static double rest_mass(const struct kw *k, const struct window *w, const double *rel)
+static int hit_cmp_seq(const void *a, const void *b)
 {
-	double n = (double)(k->rank.ready ? k->rank.nrow : 0), none = 1, est, mean = 0;
-	size_t nor = 0;
+	int64_t x = ((const struct kw_hit *)a)->seq, y = ((const struct kw_hit *)b)->seq;
 
-	if (w->exhausted || n <= 0 || !w->visited)
-		return 0;
-	for (int i = 0; i < k->nuse; i++)
-		none *= 1 - (k->rank.df[i] < n ? (double)k->rank.df[i] / n : 1);
-	est = n * (1 - none) * ((double)w->in_scope / (double)w->visited);
-	for (size_t i = 0; i < k->nhits; i++)
-		if (k->hits[i].or_tier) {
-			mean += rel[i];
-			nor++;
+	return (x < y) - (x > y);     /* newest first */
+}
+
+static int hit_cmp_score(const void *a, const void *b)
+{
+	const struct kw_hit *x = a, *y = b;
+
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	return (x->seq < y->seq) - (x->seq > y->seq);
+}
+
+/* One round: the next window of every phrase not done, merged into the
+ * hits by tile (scores summed), best first.  *more: a window was read. */
+static enum kith_status round_of_windows(struct kw *k, bool *more, char **why)
+{
+	size_t n = 0;
+
+	*more = false;
+	for (int u = 0; u < k->nuse; u++) {
+		struct plan_memo w;
+		enum kith_status st;
+
+		if (k->done[u])
+			continue;
+		if ((st = window(k, u, &w, why)))
+			return st;
+		*more = true;
+		k->taken[u] += w.n;
+		k->done[u] = w.exhausted || k->taken[u] >= KW_RAW_TOTAL;
+		k->all_exhausted &= w.exhausted || !k->done[u];
+		if (w.n)
+			k->floor[u] = w.seen[w.n - 1].seq;
+		if (w.nrow)
+			k->nrow = w.nrow;
+		k->hits = xgrow(k->hits, &k->cap, k->nhits + w.n + 1, sizeof(*k->hits));
+		for (size_t i = 0; i < w.n; i++)
+			k->hits[k->nhits++] = (struct kw_hit){ .seq = w.seen[i].seq,
+							       .score = w.seen[i].term,
+							       .in = 1u << u };
+		free(w.seen);
+	}
+	if (!k->nhits)
+		return KITH_OK;
+	qsort(k->hits, k->nhits, sizeof(*k->hits), hit_cmp_seq);
+	for (size_t i = 0; i < k->nhits; i++) {
+		struct kw_hit *h = &k->hits[i];
+
+		if (n && k->hits[n - 1].seq == h->seq) {
+			k->hits[n - 1].score += h->score;
+			k->hits[n - 1].in |= h->in;
+			if (h->state) {            /* read in an earlier round */
+				k->hits[n - 1].state = h->state;
+				k->hits[n - 1].row = h->row;
+			}
+		} else {
+			k->hits[n++] = *h;
 		}
-	mean = nor ? mean / (double)nor : 0;
-	est -= (double)k->nhits;
+	}
+	k->nhits = n;
+	qsort(k->hits, k->nhits, sizeof(*k->hits), hit_cmp_score);
+	return KITH_OK;
+}
+
+/* The relevance of the matches not retrieved (see the top). */
+static double rest_mass(const struct kw *k, size_t probed, size_t in_scope, size_t found,
+			double best)
+{
+	double n = (double)k->nrow, none = 1, est, mean = 0, weight = 0;
+
+	if (n <= 0 || !probed || best <= 0)
+		return 0;
+	for (int u = 0; u < k->nuse; u++) {
+		double df = (double)k->df[k->use[u]], sum = 0;
+		size_t m = 0;
+
+		none *= 1 - (df < n ? df / n : 1);
+		for (size_t i = 0; i < k->nhits; i++)
+			if (k->hits[i].in & (1u << u)) {
+				sum += k->hits[i].score < best ? k->hits[i].score / best : 1;
+				m++;
+			}
+		if (m) {
+			mean += df * sum / (double)m;
+			weight += df;
+		}
+	}
+	mean = weight > 0 ? mean / weight : 0;
+	/* every window complete: the union is known exactly */
+	est = (k->all_exhausted ? (double)k->nhits : n * (1 - none)) *
+	      ((double)in_scope / (double)probed) - (double)found;
 	return est > 0 ? est * mean : 0;
 }
 
@@ -397,56 +559,69 @@ static void kw_release(struct kw *k)
 
 enum kith_status plan_keywords(struct plan *p, struct plan_live *lv, size_t *found, char **why)
 {
-	struct kw k = { .p = p, .lv = lv };
-	struct window and_w = { 0 }, or_w = { 0 };
-	size_t size = 2 * (size_t)p->q->max_tiles;
-	char *match = NULL;
-	double best = 0, *rel = NULL;
+	struct kw k = { .p = p, .lv = lv, .all_exhausted = true };
+	size_t want = 2 * (size_t)p->q->max_tiles, probed = 0, in_scope = 0;
+	sqlite3_stmt *probe = NULL;
+	double best = 0;
+	bool more = true;
 	enum kith_status st;
 
 	*found = 0;
-	size = size < KW_WINDOW_MIN ? KW_WINDOW_MIN : size > KW_WINDOW_MAX ? KW_WINDOW_MAX : size;
+	want = want < KW_WANT_MIN ? KW_WANT_MIN : want > KW_WANT_MAX ? KW_WANT_MAX : want;
+	k.raw = 8 * (size_t)p->q->max_tiles;
+	k.raw = k.raw < KW_RAW_MIN ? KW_RAW_MIN : k.raw > KW_RAW_MAX ? KW_RAW_MAX : k.raw;
+	for (int u = 0; u < KW_USE; u++)
+		k.floor[u] = INT64_MAX;
 	goal_phrases(&k, p->q->goal);
 	if (!k.nphrase) {
 		kw_release(&k);
 		return KITH_OK;
 	}
 	st = statistics(&k, why);
-	if (!st && !(k.probe = plan_scope_probe(lv->conn, p, PLAN_SQL_PROBE_SEQ)))
+	if (!st && k.nuse && !(probe = plan_scope_probe(lv->conn, p, PLAN_SQL_PROBE_SEQ)))
 		st = him_db_fail(lv->db, "reading tiles", why);
-	if (!st && k.nuse > 1) {
-		match = match_of(&k, " AND ");
-		st = scan(&k, match, size, false, &and_w, why);
-		free(match);
+	/* rounds of windows until `want` tiles in scope are read, best first */
+	while (!st && k.nuse && more && in_scope < want && probed < KW_VISIT) {
+		if ((st = round_of_windows(&k, &more, why)))
+			break;
+		for (size_t i = 0; i < k.nhits && in_scope < want && probed < KW_VISIT; i++) {
+			struct kw_hit *h = &k.hits[i];
+			int in;
+
+			if (h->state)
+				continue;
+			probed++;
+			sqlite3_bind_int64(probe, 6, h->seq);
+			if ((in = plan_probe(probe, &h->row)) < 0) {
+				st = him_db_fail(lv->db, "reading tiles", why);
+				break;
+			}
+			h->state = in ? 1 : 2;
+			in_scope += in;
+		}
 	}
-	if (!st) {
-		match = match_of(&k, " OR ");
-		st = scan(&k, match, size, true, &or_w, why);
-		free(match);
-	}
-	if (!st && k.rank.ready && lv->shared) {
+	if (!st && k.nrow && lv->shared) {
 		pthread_mutex_lock(&lv->shared->terms_mu);
-		lv->shared->nrow = k.rank.nrow;
+		lv->shared->nrow = k.nrow;
 		lv->shared->nrow_at = lv->max_seq;
 		pthread_mutex_unlock(&lv->shared->terms_mu);
 	}
-	if (!st) {
-		/* bm25 is unbounded and corpus-dependent: relative to the best
-		 * match retrieved, so the best scores 1 and every match is > 0 */
-		rel = xcalloc(k.nhits + 1, sizeof(*rel));
-		for (size_t i = 0; i < k.nhits; i++)
-			best = k.hits[i].score > best ? k.hits[i].score : best;
-		for (size_t i = 0; i < k.nhits; i++) {
-			double v = best > 0 ? k.hits[i].score / best : 1.0;
+	/* bm25 is unbounded and corpus-dependent: relative to the best in
+	 * scope, so the best match scores 1 and every match is > 0 */
+	for (size_t i = 0; !st && i < k.nhits; i++) {
+		const struct kw_hit *h = &k.hits[i];
 
-			rel[i] = v < KW_REL_FLOOR ? KW_REL_FLOOR : v > 1 ? 1 : v;
-			plan_add(p, &k.hits[i].row, PLAN_SRC_MATCH, p->use_index ? -1 : rel[i]);
-		}
-		if (!p->use_index)
-			p->rest_mass = rest_mass(&k, &or_w, rel);
-		*found = k.nhits;
+		if (h->state != 1)
+			continue;
+		if (!*found)
+			best = h->score;
+		plan_add(p, &h->row, PLAN_SRC_MATCH,
+			 p->use_index ? -1
+			 : best > 0 ? fmax(KW_REL_FLOOR, fmin(1, h->score / best)) : 1);
+		++*found;
 	}
-	free(rel);
+	if (!st && *found && !p->use_index && !(k.all_exhausted && probed == k.nhits))
+		p->rest_mass = rest_mass(&k, probed, in_scope, *found, best);
 	kw_release(&k);
 	return st;
 }

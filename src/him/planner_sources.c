@@ -63,7 +63,7 @@ static const char *const sql_text[PLAN_SQL_COUNT] = {
 	/* FTS5 walks the doclists backwards lazily: a window costs its rows */
 	[PLAN_SQL_FTS_SCAN] =
 		"SELECT rowid, kith_bm25(tiles_fts, ?2) FROM tiles_fts WHERE tiles_fts MATCH ?1"
-		" ORDER BY rowid DESC",
+		" AND rowid < ?4 ORDER BY rowid DESC LIMIT ?3",
 	[PLAN_SQL_DF] = "SELECT count(*) FROM tiles_fts WHERE tiles_fts MATCH ?1",
 	[PLAN_SQL_ANY_HINT] =
 		"SELECT 1 FROM hints WHERE snapshot_id = ?1 AND stream = ?2 AND level_max >= ?3"
@@ -128,7 +128,7 @@ void plan_shared_free(struct plan_shared *s)
 		s->idle = c->next;
 		conn_close(c);
 	}
-	plan_terms_release(s);
+	plan_keyword_release(s);
 	pthread_mutex_destroy(&s->pool_mu);
 	pthread_mutex_destroy(&s->terms_mu);
 	free(s->db_path);

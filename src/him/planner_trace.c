@@ -202,27 +202,50 @@ enum kith_status plan_parse_request(const char *text, json_t **root, struct him_
 	return KITH_OK;
 }
 
+/* A real as jansson prints it with JSON_REAL_PRECISION(4): "%.4g", then
+ * ".0" when that looks like an integer, and no '+' or leading zeros in an
+ * exponent — so these bytes are what json_dumps made before, and what a
+ * JSON reader gets back as the same number. */
+static void real4(double v, char out[32])
+{
+	char *e;
+
+	snprintf(out, 32, "%.4g", v);
+	if (!strchr(out, '.') && !strchr(out, 'e'))
+		memcpy(out + strlen(out), ".0", 3);       /* "%.4g" is at most 11 chars */
+	if ((e = strchr(out, 'e'))) {
+		char *start = e + 1, *end = e + 2;
+
+		if (*start == '-')
+			start++;
+		while (*end == '0')
+			end++;
+		if (end != start)
+			memmove(start, end, strlen(end) + 1);
+	}
+}
+
+/* The QueryPlan, compact with sorted keys.  Written directly: every string
+ * in it is a checked name or hex, so nothing needs escaping, and this runs
+ * once per query. */
 char *plan_output(const struct plan *p, const char *trace_id)
 {
-	json_t *o = json_object(), *tiles = json_array();
-	char *s, *r;
+	struct buf b = BUF_INIT(0);
+	char acc[32];
+	char *s;
 
+	real4(p->acceptance, acc);
+	buf_printf(&b, "{\"acceptance\":%s,\"budget_ms\":%d,\"tile_ids\":[", acc,
+		   p->q->budget_ms);
 	for (size_t i = 0; i < p->nchosen; i++) {
 		const struct plan_row *m = &p->c[p->chosen[i]].row;
 
-		json_array_append_new(tiles, json_pack("{s:i, s:s, s:s, s:s, s:I, s:I}",
-						       "level", m->level, "snapshot_id",
-						       p->q->snapshot_id, "stream", p->q->stream,
-						       "tile_id", m->tile_id, "x", (json_int_t)m->x,
-						       "y", (json_int_t)m->y));
+		buf_printf(&b, "%s{\"level\":%d,\"snapshot_id\":\"%s\",\"stream\":\"%s\","
+			   "\"tile_id\":\"%s\",\"x\":%ld,\"y\":%ld}", i ? "," : "", m->level,
+			   p->q->snapshot_id, p->q->stream, m->tile_id, m->x, m->y);
 	}
-	json_object_set_new(o, "acceptance", json_real(p->acceptance));
-	json_object_set_new(o, "budget_ms", json_integer(p->q->budget_ms));
-	json_object_set_new(o, "tile_ids", tiles);
-	json_object_set_new(o, "trace_id", json_string(trace_id));
-	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(4));
-	json_decref(o);
-	r = xstrdup(s ? s : "{}");
-	free(s);
-	return r;
+	buf_printf(&b, "],\"trace_id\":\"%s\"}", trace_id);
+	s = xstrdup(buf_str(&b));
+	buf_release(&b);
+	return s;
 }

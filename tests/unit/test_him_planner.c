@@ -6,8 +6,10 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "him/him.h"
+#include "him/him_int.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -439,6 +441,324 @@ static void test_query_errors(void)
 	him_close(h);
 }
 
+
+/* ---- candidates from indexes over a large flat store ------------------------ */
+
+#define FLAT_SIDE 200           /* 200 × 100 = 20k tiles at level 0 */
+#define FLAT_ROWS 100
+#define FLAT_BATCH 2000
+
+/* `count` tiles (a multiple of FLAT_BATCH); tile i: "hay NNNNN" text; tags "needle" on every
+ * 1000th tile (20 of them), "straw" elsewhere — equal lengths, so every
+ * needle scores the same. */
+static void flat_store(struct him *h, const char *snap, int count)
+{
+	struct him_tile_in *in = xcalloc(FLAT_BATCH, sizeof(*in));
+	char (*text)[16] = xcalloc(FLAT_BATCH, sizeof(*text));
+	char *why = NULL;
+
+	for (int i = 0; i < count; i += FLAT_BATCH) {
+		for (int k = 0; k < FLAT_BATCH; k++) {
+			int t = i + k;
+
+			snprintf(text[k], sizeof(text[k]), "hay %05d", t);
+			in[k] = (struct him_tile_in){ .stream = "notes", .snapshot_id = snap,
+						      .level = 0, .x = t % FLAT_SIDE,
+						      .y = t / FLAT_SIDE, .shape = { 1, 1, 1 },
+						      .dtype = "text/plain", .halo = -1,
+						      .payload = (const unsigned char *)text[k],
+						      .payload_len = strlen(text[k]),
+						      .tags = t % 1000 == 0 ? "needle" : "straw" };
+		}
+		if (him_put_tiles(h, in, FLAT_BATCH, NULL, &why) != KITH_OK)
+			test_fail_(__FILE__, __LINE__, "put: %s", why ? why : "?");
+	}
+	free(text);
+	free(in);
+	free(why);
+}
+
+/* How many candidates the trace of `plan` recorded. */
+static size_t traced_candidates(struct him *h, const char *plan)
+{
+	char *trace = trace_of(plan), *why = NULL;
+	struct him_trace t = { 0 };
+	sqlite3 *db = him_db_acquire(h);
+	json_t *in = NULL;
+	size_t n = 0;
+
+	if (db && him_trace_get(db, trace, &t, &why) == KITH_OK &&
+	    (in = json_loads(t.inputs, 0, NULL)))
+		n = json_array_size(json_object_get(in, "tiles"));
+	json_decref(in);
+	him_trace_release(&t);
+	him_db_release(h, db);
+	free(trace);
+	free(why);
+	return n;
+}
+
+static bool all_needles(json_t *tiles)
+{
+	for (size_t i = 0; i < json_array_size(tiles); i++) {
+		long t = tile_int(tiles, i, "y") * FLAT_SIDE + tile_int(tiles, i, "x");
+
+		if (t % 1000 != 0 && t < FLAT_SIDE * FLAT_ROWS)
+			return false;
+	}
+	return true;
+}
+
+/* 20k tiles on one flat level: the keyword window finds the matches, the
+ * plan's cost and trace stay bounded, acceptance counts the matches it did
+ * not retrieve, and a replay is the same after new matches arrive. */
+static void test_flat_store_keyword_candidates(void)
+{
+	struct him *h = open_store("flat");
+	json_t *root, *tiles;
+	char *a, *b, *again = NULL, *ta, *tb, *why = NULL;
+
+	REQUIRE(h);
+	snapshot(h, "s");
+	flat_store(h, "s", FLAT_SIDE * FLAT_ROWS);
+	/* K = 8 of 20 equally relevant needles; the window (16) holds 16 of
+	 * them, the estimate counts the other 4: 8 / 20 */
+	a = query(h, "s", "needle", 8, 0, 0, 1000);
+	tiles = tiles_of(a, &root);
+	CHECK_EQ(json_array_size(tiles), 8);
+	CHECK(all_needles(tiles));
+	CHECK(acceptance_of(a) == 0.4);
+	CHECK(traced_candidates(h, a) <= 64);   /* not 20k */
+	json_decref(root);
+	/* a word in every tile carries no weight (IDF ~ 0): same tiles */
+	b = query(h, "s", "hay NEEDLE", 8, 0, 0, 1000);
+	tiles = tiles_of(b, &root);
+	CHECK_EQ(json_array_size(tiles), 8);
+	CHECK(all_needles(tiles));
+	json_decref(root);
+	free(b);
+	/* a window bigger than the matches: all of them, exactly */
+	b = query(h, "s", "needle", 32, 0, 0, 1000);
+	tiles = tiles_of(b, &root);
+	CHECK_EQ(json_array_size(tiles), 20);
+	CHECK(all_needles(tiles));
+	CHECK(acceptance_of(b) == 1.0);
+	json_decref(root);
+	free(b);
+	/* nothing matches: the newest tiles, no confidence */
+	b = query(h, "s", "zebra", 8, 0, 0, 1000);
+	tiles = tiles_of(b, &root);
+	CHECK_EQ(json_array_size(tiles), 8);
+	CHECK(acceptance_of(b) == 0.0);
+	json_decref(root);
+	free(b);
+
+	/* new needles, one replacing an old needle's tile at its coordinate */
+	ta = trace_of(a);
+	put(h, "s", 0, 0, 0, "needle needle");
+	for (long x = 0; x < 10; x++)
+		put(h, "s", 0, 1000 + x, 7, "needle");
+	b = query(h, "s", "needle", 8, 0, 0, 1000);
+	tiles = tiles_of(b, &root);
+	CHECK(strcmp(a, b) != 0);
+	CHECK_EQ(json_array_size(tiles), 8);
+	CHECK_EQ(tile_int(tiles, 0, "x") * 1000 + tile_int(tiles, 0, "y"), 0);  /* twice: best */
+	json_decref(root);
+	CHECK_EQ(him_replay(h, "s", ta, &again, &why), KITH_OK);
+	CHECK_STR(again, a);
+	free(again);
+	again = NULL;
+	tb = trace_of(b);
+	CHECK_EQ(him_replay(h, "s", tb, &again, &why), KITH_OK);
+	CHECK_STR(again, b);
+	free(again);
+	free(ta);
+	free(tb);
+	free(a);
+	free(b);
+	him_close(h);
+}
+
+/* Hint regions reach tiles of a flat level through range reads. */
+static void test_flat_store_hints(void)
+{
+	struct him *h = open_store("flat_hints");
+	static const long box[1][4] = { { 57, 11, 1, 1 } };
+	struct him_hint hint = { .query_id = "q", .snapshot_id = "s", .stream = "notes",
+				 .level_max = 0, .level_min = 0, .bboxes = box, .nbboxes = 1,
+				 .confidence = 0.9 };
+	json_t *root, *tiles;
+	char *plan, *why = NULL;
+
+	REQUIRE(h);
+	snapshot(h, "s");
+	flat_store(h, "s", 2 * FLAT_BATCH);    /* 4000: no level is read whole */
+	REQUIRE(him_prefetch(h, &hint, 1, &why) == KITH_OK);
+	CHECK(him_prefetch_drain(h, 10000));
+	plan = query(h, "s", "", 4, 0, 0, 1000);
+	tiles = tiles_of(plan, &root);
+	REQUIRE(json_array_size(tiles) == 1);   /* the hinted tile is the one needed */
+	CHECK_EQ(tile_int(tiles, 0, "x"), 57);
+	CHECK_EQ(tile_int(tiles, 0, "y"), 11);
+	json_decref(root);
+	free(plan);
+	him_close(h);
+}
+
+/* A pyramid whose levels are too big to read whole: the descent reaches
+ * the children of the matched coarse tile through range reads, and
+ * acceptance measures the match on them. */
+static void test_flat_pyramid_descent(void)
+{
+	struct him *h = open_store("flat_pyramid");
+	struct him_tile_in in[400];
+	char text[400][24], *why = NULL, *plan;
+	json_t *root, *tiles;
+	size_t n = 0, children = 0;
+
+	REQUIRE(h);
+	snapshot(h, "s");
+	for (int level = 1; level >= 0; level--) {
+		long side = level ? 10 : 20;         /* 100 and 400 tiles: both "flat" */
+
+		n = 0;
+		for (long x = 0; x < side; x++)
+			for (long y = 0; y < side; y++, n++) {
+				snprintf(text[n], sizeof(text[n]), "L%d %ld %ld", level, x, y);
+				in[n] = (struct him_tile_in){ .stream = "notes", .snapshot_id = "s",
+							      .level = level, .x = x, .y = y,
+							      .shape = { 1, 1, 1 },
+							      .dtype = "text/plain", .halo = -1,
+							      .payload = (const unsigned char *)text[n],
+							      .payload_len = strlen(text[n]),
+							      .tags = level == 1 && x == 3 && y == 4
+								      ? "harbor boats" : "fields" };
+			}
+		REQUIRE(him_put_tiles(h, in, n, NULL, &why) == KITH_OK);
+	}
+	plan = query(h, "s", "harbor", 4, 1, 0, 1000);
+	tiles = tiles_of(plan, &root);
+	REQUIRE(json_array_size(tiles) == 4);
+	for (size_t i = 0; i < 4; i++) {
+		long lv = tile_int(tiles, i, "level"), x = tile_int(tiles, i, "x"),
+		     y = tile_int(tiles, i, "y");
+
+		if (lv == 1) {
+			CHECK(x == 3 && y == 4);
+		} else {
+			CHECK(x >= 6 && x <= 7 && y >= 8 && y <= 9);
+			children++;
+		}
+	}
+	CHECK_EQ(children, 3);
+	CHECK(acceptance_of(plan) == 0.875);   /* 3 children, 1 at half resolution */
+	json_decref(root);
+	free(plan);
+	him_close(h);
+}
+
+/* Matches of other snapshots and streams, newer than this one's, are
+ * passed over; the window still finds all of this snapshot's. */
+static void test_keyword_scope(void)
+{
+	struct him *h = open_store("scope");
+	struct him_tile_in t = { .stream = "other", .snapshot_id = "a", .level = 0,
+				 .shape = { 1, 1, 1 }, .dtype = "text/plain", .halo = -1,
+				 .payload = (const unsigned char *)"kiwi", .payload_len = 4,
+				 .tags = "kiwi" };
+	json_t *root, *tiles;
+	char *plan, *again = NULL, *why = NULL;
+
+	REQUIRE(h);
+	snapshot(h, "a");
+	snapshot(h, "b");
+	for (long x = 0; x < 3; x++)
+		put(h, "a", 0, x, 0, "kiwi");
+	for (long x = 0; x < 40; x++) {
+		put(h, "b", 0, x, 0, "kiwi");
+		t.x = x;
+		REQUIRE(him_put_tiles(h, &t, 1, NULL, &why) == KITH_OK);
+	}
+	for (int i = 0; i < 2; i++) {          /* the second time from the memo */
+		plan = query(h, "a", "kiwi", 8, 0, 0, 1000);
+		tiles = tiles_of(plan, &root);
+		CHECK_EQ(json_array_size(tiles), 3);
+		CHECK(acceptance_of(plan) == 1.0);
+		json_decref(root);
+		if (i == 0)
+			again = plan;
+		else
+			CHECK_STR(plan, again);
+		if (i)
+			free(plan);
+	}
+	free(again);
+	him_close(h);
+}
+
+/* Queries racing ingest (for ThreadSanitizer: the planner's connection pool
+ * and term statistics are shared), then every plan replays to its bytes. */
+#define RACE_THREADS 4
+#define RACE_QUERIES 12
+
+struct racer {
+	struct him *h;
+	int id;
+	char *plans[RACE_QUERIES];
+};
+
+static void *race_query(void *arg)
+{
+	static const char *const goals[] = { "apple", "pear", "apple pear", "" };
+	struct racer *r = arg;
+
+	for (int i = 0; i < RACE_QUERIES; i++)
+		r->plans[i] = query(r->h, "s", goals[(r->id + i) % 4], 1 + (r->id + i) % 8, 0, 0,
+				    1000);
+	return NULL;
+}
+
+static void *race_ingest(void *arg)
+{
+	struct racer *r = arg;
+
+	for (long i = 0; i < 2 * RACE_QUERIES; i++)
+		put(r->h, "s", 0, 100 + i, i % 3, i % 2 ? "apple" : "pear apple");
+	return NULL;
+}
+
+static void test_concurrent_queries_replay(void)
+{
+	struct him *h = open_store("race");
+	struct racer r[RACE_THREADS + 1];
+	pthread_t t[RACE_THREADS + 1];
+	char *why = NULL;
+
+	REQUIRE(h);
+	snapshot(h, "s");
+	for (long x = 0; x < 4; x++)
+		for (long y = 0; y < 4; y++)
+			put(h, "s", 0, x, y, (x + y) % 2 ? "apple" : "pear");
+	for (int i = 0; i <= RACE_THREADS; i++) {
+		r[i] = (struct racer){ .h = h, .id = i };
+		pthread_create(&t[i], NULL, i < RACE_THREADS ? race_query : race_ingest, &r[i]);
+	}
+	for (int i = 0; i <= RACE_THREADS; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < RACE_THREADS; i++)
+		for (int k = 0; k < RACE_QUERIES; k++) {
+			char *trace = trace_of(r[i].plans[k]), *again = NULL;
+
+			CHECK_EQ(him_replay(h, "s", trace, &again, &why), KITH_OK);
+			CHECK_STR(again, r[i].plans[k]);
+			free(again);
+			free(trace);
+			free(r[i].plans[k]);
+		}
+	free(why);
+	him_close(h);
+}
+
 int main(void)
 {
 	RUN(test_goal_selects_matching_tiles);
@@ -450,5 +770,10 @@ int main(void)
 	RUN(test_hot_tiles_first);
 	RUN(test_replay_errors);
 	RUN(test_query_errors);
+	RUN(test_flat_store_keyword_candidates);
+	RUN(test_flat_store_hints);
+	RUN(test_flat_pyramid_descent);
+	RUN(test_keyword_scope);
+	RUN(test_concurrent_queries_replay);
 	return test_summary();
 }
