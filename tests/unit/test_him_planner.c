@@ -612,7 +612,7 @@ static void test_flat_pyramid_descent(void)
 {
 	struct him *h = open_store("flat_pyramid");
 	struct him_tile_in in[400];
-	char text[400][24], *why = NULL, *plan;
+	char text[400][48], *why = NULL, *plan;
 	json_t *root, *tiles;
 	size_t n = 0, children = 0;
 
