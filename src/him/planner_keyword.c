@@ -12,8 +12,9 @@
  * floors it at 1e-6 — and is left out), the R = clamp(8K, 64, 256) newest
  * tiles holding it, with that phrase's BM25 term (kith_bm25: FTS5's formula,
  * k1 = 1.2, b = 0.75, tags weighted 2, text 1, with document frequencies
- * cached per phrase in struct plan_shared and recounted after 10% growth;
- * they are store-wide, like FTS5's).  BM25 is a sum over phrases, so a
+ * cached per phrase in struct plan_shared and recounted after 10% growth —
+ * those under KW_COUNT_FRESH each time, which is cheap and means a new word
+ * is found at once; they are store-wide, like FTS5's).  BM25 is a sum over phrases, so a
  * tile's score is the sum of its terms over the windows that hold it:
  * exact for every tile at least as new as the oldest tile of each window
  * that ran full (a window holds every match newer than its oldest), and for
@@ -55,6 +56,7 @@
 #define KW_VISIT 256           /* tiles read (probed) at most */
 #define KW_RAW_TOTAL 1024      /* rows per phrase over all rounds */
 #define KW_TERMS_MAX 1024      /* cached phrases; then the cache starts over */
+#define KW_COUNT_FRESH 256     /* document frequencies below are always recounted */
 #define KW_MEMO 64             /* memoised windows */
 #define KW_REL_FLOOR 1e-6
 
@@ -90,7 +92,10 @@ static bool cached_df(struct plan_shared *s, const char *phrase, int64_t max_seq
 	for (size_t i = phrase_slot(phrase); s->terms && s->terms[i].phrase;
 	     i = (i + 1) % TERM_SLOTS)
 		if (strcmp(s->terms[i].phrase, phrase) == 0) {
-			hit = fresh(s->terms[i].at_seq, max_seq);
+			/* a rare word is counted afresh (cheaply: O(df)), so its
+			 * new tiles are never hidden behind a stale count of 0 */
+			hit = s->terms[i].at_seq == max_seq ||
+			      (s->terms[i].df >= KW_COUNT_FRESH && fresh(s->terms[i].at_seq, max_seq));
 			*df = s->terms[i].df;
 			break;
 		}
@@ -225,7 +230,7 @@ struct kw {
 	int64_t floor[KW_USE];       /* the oldest seq a phrase's windows reached */
 	size_t taken[KW_USE];        /* rows its windows held */
 	bool done[KW_USE];           /* its matches ran out, or KW_RAW_TOTAL */
-	bool all_exhausted;          /* every phrase's matches ran out */
+	bool exhausted[KW_USE];      /* its matches ran out */
 };
 
 /* The distinct phrases of the goal, from him_fts_query (which already
@@ -485,8 +490,8 @@ static enum kith_status round_of_windows(struct kw *k, bool *more, char **why)
 			return st;
 		*more = true;
 		k->taken[u] += w.n;
+		k->exhausted[u] = w.exhausted;
 		k->done[u] = w.exhausted || k->taken[u] >= KW_RAW_TOTAL;
-		k->all_exhausted &= w.exhausted || !k->done[u];
 		if (w.n)
 			k->floor[u] = w.seen[w.n - 1].seq;
 		if (w.nrow)
@@ -525,6 +530,7 @@ static double rest_mass(const struct kw *k, size_t probed, size_t in_scope, size
 			double best)
 {
 	double n = (double)k->nrow, none = 1, est, mean = 0, weight = 0;
+	bool all = true;
 
 	if (n <= 0 || !probed || best <= 0)
 		return 0;
@@ -532,6 +538,7 @@ static double rest_mass(const struct kw *k, size_t probed, size_t in_scope, size
 		double df = (double)k->df[k->use[u]], sum = 0;
 		size_t m = 0;
 
+		all &= k->exhausted[u];
 		none *= 1 - (df < n ? df / n : 1);
 		for (size_t i = 0; i < k->nhits; i++)
 			if (k->hits[i].in & (1u << u)) {
@@ -545,7 +552,7 @@ static double rest_mass(const struct kw *k, size_t probed, size_t in_scope, size
 	}
 	mean = weight > 0 ? mean / weight : 0;
 	/* every window complete: the union is known exactly */
-	est = (k->all_exhausted ? (double)k->nhits : n * (1 - none)) *
+	est = (all ? (double)k->nhits : n * (1 - none)) *
 	      ((double)in_scope / (double)probed) - (double)found;
 	return est > 0 ? est * mean : 0;
 }
@@ -559,7 +566,8 @@ static void kw_release(struct kw *k)
 
 enum kith_status plan_keywords(struct plan *p, struct plan_live *lv, size_t *found, char **why)
 {
-	struct kw k = { .p = p, .lv = lv, .all_exhausted = true };
+	struct kw k = { .p = p, .lv = lv };
+	bool complete;
 	size_t want = 2 * (size_t)p->q->max_tiles, probed = 0, in_scope = 0;
 	sqlite3_stmt *probe = NULL;
 	double best = 0;
@@ -620,7 +628,10 @@ enum kith_status plan_keywords(struct plan *p, struct plan_live *lv, size_t *fou
 			 : best > 0 ? fmax(KW_REL_FLOOR, fmin(1, h->score / best)) : 1);
 		++*found;
 	}
-	if (!st && *found && !p->use_index && !(k.all_exhausted && probed == k.nhits))
+	complete = probed == k.nhits;
+	for (int u = 0; u < k.nuse; u++)
+		complete &= k.exhausted[u];
+	if (!st && *found && !p->use_index && !complete)
 		p->rest_mass = rest_mass(&k, probed, in_scope, *found, best);
 	kw_release(&k);
 	return st;

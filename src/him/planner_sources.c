@@ -84,7 +84,8 @@ __attribute__((constructor)) static void sqlite_without_memstatus(void)
 
 static struct plan_conn *conn_open(const char *db_path, char **why)
 {
-	static const char pragmas[] = "PRAGMA query_only = ON; PRAGMA temp_store = MEMORY;";
+	static const char pragmas[] =
+		"PRAGMA query_only = ON; PRAGMA temp_store = MEMORY;";
 	struct plan_conn *c = xcalloc(1, sizeof(*c));
 
 	if (sqlite3_open_v2(db_path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=

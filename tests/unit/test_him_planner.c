@@ -679,6 +679,18 @@ static void test_keyword_scope(void)
 		t.x = x;
 		REQUIRE(him_put_tiles(h, &t, 1, NULL, &why) == KITH_OK);
 	}
+	/* a word nobody had written yet is found as soon as it is */
+	plan = query(h, "b", "durian", 8, 0, 0, 1000);
+	CHECK(acceptance_of(plan) == 0.0);
+	free(plan);
+	put(h, "b", 0, 99, 9, "durian");
+	plan = query(h, "b", "durian", 8, 0, 0, 1000);
+	tiles = tiles_of(plan, &root);
+	REQUIRE(json_array_size(tiles) == 1);
+	CHECK_EQ(tile_int(tiles, 0, "x"), 99);
+	CHECK(acceptance_of(plan) == 1.0);
+	json_decref(root);
+	free(plan);
 	for (int i = 0; i < 2; i++) {          /* the second time from the memo */
 		plan = query(h, "a", "kiwi", 8, 0, 0, 1000);
 		tiles = tiles_of(plan, &root);
