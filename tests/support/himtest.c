@@ -136,7 +136,15 @@ long him_http_ex(const struct him_server *s, const char *method, const char *pat
 		auth = xasprintf("Authorization: Bearer %s", s->token);
 		h = curl_slist_append(h, auth);
 	}
-	h = curl_slist_append(h, "Expect:");
+	/* No 100-continue round trip unless the caller asks for one. */
+	{
+		int has_expect = 0;
+
+		for (size_t i = 0; headers && headers[i]; i++)
+			has_expect |= strncasecmp(headers[i], "Expect:", 7) == 0;
+		if (!has_expect)
+			h = curl_slist_append(h, "Expect:");
+	}
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
