@@ -3,7 +3,8 @@
  * Files and their jobs:
  *   names.c     ids, names, tile-id hashing, ingest record checks
  *   catalog.c   him.db schema, the connection pool, tile rows, keyword search,
- *               access counts, the Lamport clock
+ *               the Lamport clock
+ *   access.c    access counts, batched in memory and written in one transaction
  *   traces.c    query traces and prefetch hints (rows the planner keeps)
  *   journal.c   the write section and its intent journal: crash recovery,
  *               batched fsync
@@ -13,11 +14,15 @@
  *   cache.c     the warm tier: LRU with a byte budget and pins
  *   snapshot.c  snapshot create/get/list and JSON shapes
  *   merge.c     LWW / manual merges
- *   planner.c   query planning (coarse to fine), traces, replay
+ *   planner.c   him_query / him_replay: the API around the planner
+ *   planner_sources.c  candidates from indexes (hints, pyramid tops, recent tiles)
+ *   planner_keyword.c  per-word FTS5 windows and BM25 relevance
+ *   planner_engine.c   scoring, the coarse-to-fine descent, acceptance
+ *   planner_trace.c    the trace JSON that makes replay byte-identical
  *   prefetch.c  hints and the background staging thread
  *   metrics.c   counters, latency histograms, Prometheus text
  *   fsck.c      whole-store checking
- *   wire.c      JSON request bodies → structs (fuzzed), structs → JSON
+ *   wire.c, wire_snapshot.c  JSON request bodies → structs (fuzzed), structs → JSON
  *   api.c       HTTP routes (httpd/) over all of the above */
 #ifndef KITH_HIM_INT_H
 #define KITH_HIM_INT_H
