@@ -25,6 +25,7 @@ void inbound_free(struct inbound *ev)
 		free(ev->attachments[i].content_type);
 		free(ev->attachments[i].filename);
 		free(ev->attachments[i].data);
+		free(ev->attachments[i].url);
 	}
 	free(ev->attachments);
 	free(ev->conversation);
@@ -33,6 +34,8 @@ void inbound_free(struct inbound *ev)
 	free(ev->text);
 	free(ev->external_id);
 	free(ev->reply_to);
+	free(ev->reply_to_author);
+	free(ev->reply_to_text);
 	free(ev);
 }
 

@@ -7,6 +7,7 @@
 #ifndef KITH_CHANNEL_H
 #define KITH_CHANNEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -27,6 +28,7 @@ struct attachment {
 	char *filename;
 	unsigned char *data;
 	size_t len;
+	char *url;            /* where to fetch it when data is NULL (Discord CDN), may be NULL */
 };
 
 struct channel;
@@ -44,6 +46,13 @@ struct inbound {
 	int64_t created_at;   /* epoch ms */
 	struct attachment *attachments;
 	size_t nattachments;
+	/* Filled by networks that know them (Discord); zero/NULL otherwise. */
+	bool direct;          /* a one-to-one conversation (a DM) */
+	bool author_is_bot;   /* the author is a bot account */
+	bool mentions_self;   /* the message mentions this bot */
+	char *reply_to_author;/* author id of the replied message; for a reaction,
+			       * of the message reacted to; may be NULL */
+	char *reply_to_text;  /* text of the replied message, may be NULL */
 };
 
 struct inbound *inbound_new(enum inbound_kind kind, struct channel *ch, const char *conversation,
