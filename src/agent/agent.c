@@ -104,33 +104,45 @@ static void record_call(struct store *st, const struct agent_deps *deps, enum ll
 	}
 }
 
+/* The conversation so far, oldest first, including this turn's message
+ * (stored just before).  *recent (may be NULL) receives the same as lines
+ * of text for the memory query. */
 static void load_history(const struct agent_deps *deps, struct store *st,
-			 const struct agent_turn_in *in, struct transcript *t)
+			 const struct agent_turn_in *in, struct transcript *t, char **recent)
 {
 	struct store_message *rows = NULL;
 	size_t n = 0;
 	char *why = NULL;
 	size_t limit = deps->recent_limit > 0 ? (size_t)deps->recent_limit : 20;
+	struct buf b = BUF_INIT(0);
 
 	/* +1: the newest row is the message of this turn, stored just before. */
 	if (store_messages_recent(st, in->channel, in->conversation, limit + 1, &rows, &n,
 				  &why) != KITH_OK) {
 		log_warn("agent", "no conversation history this turn: %s", why);
 		free(why);
-		transcript_add(t, LLM_MSG_USER, in->text);
-		return;
+		n = 0;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		transcript_add(t, rows[i].direction == MSG_OUTGOING ? LLM_MSG_ASSISTANT : LLM_MSG_USER,
 			       rows[i].content);
+		if (i + 1 < n)   /* the message itself is the query already */
+			buf_printf(&b, "%s: %s\n", rows[i].author_name ? rows[i].author_name
+								 : rows[i].author_id,
+				   rows[i].content);
+	}
 	if (n == 0)
 		transcript_add(t, LLM_MSG_USER, in->text);
 	store_messages_free(rows, n);
+	if (recent)
+		*recent = buf_detach(&b);
+	else
+		buf_release(&b);
 }
 
-static void run_tool_calls(const struct agent_deps *deps, const struct agent_turn_in *in,
-			   const struct llm_response *r, struct transcript *t,
-			   struct seen_calls *seen, int *tool_calls)
+static void run_tool_calls(const struct agent_deps *deps, struct store *st,
+			   const struct agent_turn_in *in, const struct llm_response *r,
+			   struct transcript *t, struct seen_calls *seen, int *tool_calls)
 {
 	struct llm_msg *asst = transcript_add(t, LLM_MSG_ASSISTANT, r->content);
 	struct tool_ctx ctx = {
@@ -160,6 +172,13 @@ static void run_tool_calls(const struct agent_deps *deps, const struct agent_tur
 
 			log_info("agent", "tool %s → %s", c->name ? c->name : "?", kith_strerror(rc));
 			(*tool_calls)++;
+			if (rc == KITH_OK && tools_remembered(deps->tools, c->name)) {
+				char *args = c->arguments ? kjson_dump(c->arguments, true) : NULL;
+
+				agent_remember_action(deps, st, in, c->name,
+						      args ? args : c->arguments_raw);
+				free(args);
+			}
 		}
 		res = transcript_add(t, LLM_MSG_TOOL, result);
 		res->tool_name = xstrdup(c->name);
@@ -191,7 +210,9 @@ enum kith_status agent_turn(const struct agent_deps *deps, struct store *st,
 	struct transcript t = { 0 };
 	struct seen_calls seen = { 0 };
 	int max_steps = deps->max_steps > 0 ? deps->max_steps : 5;
-	char *system = NULL;
+	struct transcript history = { 0 };
+	char *system = NULL, *recent = NULL, *memories;
+	int64_t now = clock_now_ms();
 	enum kith_status rc;
 
 	memset(out, 0, sizeof(*out));
@@ -199,10 +220,16 @@ enum kith_status agent_turn(const struct agent_deps *deps, struct store *st,
 	if (rc)
 		return rc;
 
-	system = agent_system_prompt(deps, in, clock_now_ms());
+	load_history(deps, st, in, &history, &recent);
+	memories = agent_recall_section(deps, st, in, recent, now);
+	system = agent_system_prompt(deps, in, now, memories);
 	transcript_add(&t, LLM_MSG_SYSTEM, system);
 	free(system);
-	load_history(deps, st, in, &t);
+	free(memories);
+	free(recent);
+	for (size_t i = 0; i < history.n; i++)
+		transcript_add(&t, history.msgs[i].role, history.msgs[i].content);
+	transcript_release(&history);
 
 	for (int step = 1; step <= max_steps && !out->reply; step++) {
 		int last = step == max_steps;
@@ -234,7 +261,7 @@ enum kith_status agent_turn(const struct agent_deps *deps, struct store *st,
 			goto out;
 		}
 		if (r.ncalls > 0 && offer_tools)
-			run_tool_calls(deps, in, &r, &t, &seen, &out->tool_calls);
+			run_tool_calls(deps, st, in, &r, &t, &seen, &out->tool_calls);
 		else
 			out->reply = agent_clean_reply(r.content);
 		llm_response_release(&r);
@@ -245,6 +272,10 @@ enum kith_status agent_turn(const struct agent_deps *deps, struct store *st,
 	}
 	rc = store_reply(st, in, out, why);
 out:
+	/* Last, also when the model failed: what was said is kept, and this
+	 * turn's recall did not find its own message. */
+	if (out->message_id)
+		agent_remember_message(deps, st, in, out->message_id);
 	seen_release(&seen);
 	transcript_release(&t);
 	return rc;

@@ -16,6 +16,7 @@
 
 struct config;
 struct llm_client;
+struct memory;
 struct store;
 struct tool_registry;
 
@@ -28,6 +29,13 @@ struct agent_deps {
 	int recent_limit;         /* RECENT_CONTEXT_LIMIT */
 	int max_steps;            /* MESSAGE_MAX_STEPS */
 	const struct config *cfg;
+	/* Episodic memory (memory/memory.h); NULL = the agent neither stores
+	 * nor recalls memories. */
+	struct memory *memory;
+	int recall_limit;         /* MEMORY_RECALL_LIMIT */
+	int memory_min_chars;     /* MEMORY_MIN_CHARS */
+	const char *memory_scope; /* GLOBAL_MEMORY_ID, or NULL = one scope per
+				   * conversation (GLOBAL_MEMORY_ENABLED=false) */
 };
 
 struct agent_turn_in {
@@ -56,9 +64,31 @@ enum kith_status agent_turn(const struct agent_deps *deps, struct store *st,
 			    char **why) KITH_MUST_CHECK;
 void agent_turn_out_release(struct agent_turn_out *out);
 
-/* The system prompt for a turn (heap string). */
+/* The system prompt for a turn (heap string).  `memories` is the recalled
+ * memories section (agent_recall_section), NULL when memory is off. */
 char *agent_system_prompt(const struct agent_deps *deps, const struct agent_turn_in *in,
-			  int64_t now_ms);
+			  int64_t now_ms, const char *memories);
+
+/* ---- episodic memory steps (episodic.c) -------------------------------- */
+
+/* How worth remembering a user's message is: a salience in (0, 1], or 0 when
+ * it is not stored (shorter than min_chars and not asking to be remembered). */
+double agent_message_salience(const char *text, int min_chars);
+
+/* The memories relevant to this turn, as a prompt section (heap string), or
+ * NULL when memory is off.  `recent` (may be NULL) is the recent
+ * conversation text, added to the query when the message is short. */
+char *agent_recall_section(const struct agent_deps *deps, struct store *st,
+			   const struct agent_turn_in *in, const char *recent, int64_t now_ms);
+
+/* Store the user's message as a memory when it is significant. */
+void agent_remember_message(const struct agent_deps *deps, struct store *st,
+			    const struct agent_turn_in *in, int64_t message_id);
+
+/* Store an action the agent took (a tool that changes something). */
+void agent_remember_action(const struct agent_deps *deps, struct store *st,
+			   const struct agent_turn_in *in, const char *tool,
+			   const char *arguments);
 
 /* Remove <think>…</think> blocks and surrounding blank space a model may
  * leave in its reply (heap string). */

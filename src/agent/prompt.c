@@ -1,7 +1,7 @@
 /* prompt.c — the system prompt.
  *
- * Built fresh for every turn so what it states (the time, later the mood and
- * memories) is never stale.  The persona comes from configuration; the rest
+ * Built fresh for every turn so what it states (the time, the recalled
+ * memories, later the mood) is never stale.  The persona comes from configuration; the rest
  * is kith's own guidance to the model. */
 #include "agent/agent.h"
 #include "core/alloc.h"
@@ -11,7 +11,7 @@
 #include <string.h>
 
 char *agent_system_prompt(const struct agent_deps *deps, const struct agent_turn_in *in,
-			  int64_t now_ms)
+			  int64_t now_ms, const char *memories)
 {
 	struct buf b = BUF_INIT(0);
 	char when[128];
@@ -34,6 +34,10 @@ char *agent_system_prompt(const struct agent_deps *deps, const struct agent_turn
 		 "Reply in plain conversational text, briefly unless asked for detail. "
 		 "Use a tool when it gives you facts you lack; never claim to have done "
 		 "something no tool result shows you did.");
+	if (memories && *memories) {
+		buf_puts(&b, "\n\n");
+		buf_puts(&b, memories);
+	}
 	return buf_detach(&b);
 }
 

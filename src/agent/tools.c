@@ -74,6 +74,13 @@ size_t tools_count(const struct tool_registry *r)
 	return r->n;
 }
 
+bool tools_remembered(const struct tool_registry *r, const char *name)
+{
+	struct tool_entry *e = name ? find(r, name) : NULL;
+
+	return e && e->def->remember;
+}
+
 static char *tool_names(const struct tool_registry *r)
 {
 	struct buf b = BUF_INIT(0);

@@ -10,6 +10,7 @@
 #define KITH_AGENT_TOOLS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/cancel.h"
@@ -38,6 +39,8 @@ struct tool_def {
 	const char *description;
 	const char *parameters;   /* JSON schema text (an object schema) */
 	tool_run_fn run;
+	bool remember;            /* it changes something: each successful run is
+				   * kept as an episodic memory (an agent action) */
 };
 
 struct tool_registry;
@@ -51,6 +54,8 @@ void tools_add(struct tool_registry *r, const struct tool_def *def);
  * Borrowed; lives as long as the registry. */
 const json_t *tools_schema(const struct tool_registry *r);
 size_t tools_count(const struct tool_registry *r);
+/* Whether `name` is a registered tool whose runs are remembered. */
+bool tools_remembered(const struct tool_registry *r, const char *name);
 
 /* Validate and run one call.  Always produces *result (a heap string): the
  * tool's output, or an error sentence addressed to the model.  Returns

@@ -8,7 +8,9 @@
 #include "config/config.h"
 #include "core/alloc.h"
 #include "core/log.h"
+#include "llm/embed.h"
 #include "llm/llm.h"
+#include "memory/memory.h"
 #include "store/store.h"
 
 #include <curl/curl.h>
@@ -81,6 +83,38 @@ static int open_store(struct app *app)
 	return 0;
 }
 
+/* Episodic memory: the configured embedder (a model, or the built-in hashing
+ * one) and the memory over kith's database and HIM store. */
+static int open_memory(struct app *app)
+{
+	struct memory_options mo = { 0 };
+	char *why = NULL;
+
+	if (!config_bool(app->cfg, CFG_MEMORY_ENABLED))
+		return 0;
+	if (embedder_from_config(app->cfg, app->llm, &app->embedder, &why) != KITH_OK)
+		goto fail;
+	mo.him_dir = config_him_dir(app->cfg);
+	mo.him_cache_bytes = (size_t)config_int(app->cfg, CFG_HIM_CACHE_MB) << 20;
+	mo.embedder = app->embedder;
+	mo.db_path = config_db_path(app->cfg);
+	if (memory_open(&mo, &app->memory, &why) != KITH_OK)
+		goto fail;
+	log_info("memory", "episodic memory in %s, embedder %s", mo.him_dir,
+		 embedder_id(app->embedder));
+	app->deps.memory = app->memory;
+	app->deps.recall_limit = (int)config_int(app->cfg, CFG_MEMORY_RECALL_LIMIT);
+	app->deps.memory_min_chars = (int)config_int(app->cfg, CFG_MEMORY_MIN_CHARS);
+	app->deps.memory_scope = config_bool(app->cfg, CFG_GLOBAL_MEMORY_ENABLED)
+					 ? config_str(app->cfg, CFG_GLOBAL_MEMORY_ID)
+					 : NULL;
+	return 0;
+fail:
+	fprintf(stderr, "kith: cannot open memory: %s\n", why ? why : "unknown error");
+	free(why);
+	return 1;
+}
+
 static int build_agent(struct app *app)
 {
 	struct llm_config lc;
@@ -108,7 +142,7 @@ static int build_agent(struct app *app)
 	app->deps.timezone = config_str(app->cfg, CFG_SEL_TIMEZONE);
 	app->deps.recent_limit = (int)config_int(app->cfg, CFG_RECENT_CONTEXT_LIMIT);
 	app->deps.max_steps = (int)config_int(app->cfg, CFG_MESSAGE_MAX_STEPS);
-	return 0;
+	return open_memory(app);
 }
 
 int app_init(struct app *app, unsigned needs)
@@ -135,6 +169,8 @@ int app_init(struct app *app, unsigned needs)
 
 void app_release(struct app *app)
 {
+	memory_close(app->memory);
+	embedder_free(app->embedder);
 	tools_free(app->tools);
 	llm_client_free(app->llm);
 	store_close(app->st);

@@ -25,6 +25,8 @@ struct app {
 	struct store *st;
 	struct llm_client *llm;
 	struct tool_registry *tools;
+	struct embedder *embedder;   /* memory's embedder, NULL when memory is off */
+	struct memory *memory;
 	struct agent_deps deps;
 };
 
@@ -39,5 +41,6 @@ int cli_config(int argc, char **argv);
 int cli_migrate(int argc, char **argv);
 int cli_version(int argc, char **argv);
 int cli_him(int argc, char **argv);
+int cli_eval(int argc, char **argv);
 
 #endif

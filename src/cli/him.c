@@ -1,4 +1,10 @@
-/* him.c — `kith him serve|profile|fsck`: the HIM service and its tools. */
+/* him.c — `kith him serve|profile|fsck`: the HIM service and its tools.
+ *
+ * `serve` hands the API the configured embedder (the embedding model when
+ * one is set, else the built-in hashing one) as a struct him_embedder, so
+ * HIM itself never touches llm/.  An embedding model that cannot be reached
+ * at start-up turns the semantic features off with a warning rather than
+ * keeping the tile store from serving. */
 #include "cli/cli.h"
 #include "config/config.h"
 #include "core/alloc.h"
@@ -7,6 +13,9 @@
 #include "core/spawn.h"
 #include "him/api.h"
 #include "him/him.h"
+#include "him/vindex.h"
+#include "llm/embed.h"
+#include "llm/llm.h"
 
 #include <ctype.h>
 #include <signal.h>
@@ -93,11 +102,85 @@ static int open_him(struct app *app, const struct him_args *a, struct him **h)
 	return 0;
 }
 
+/* What `serve` embeds with; all NULL when semantic features are off. */
+struct serve_embedder {
+	struct llm_client *llm;      /* only when a model is configured */
+	struct embedder *e;
+	struct him_embedder he;
+};
+
+static enum kith_status embed_texts(void *ctx, const char *const *texts, size_t n, float *out,
+				    char **why)
+{
+	return embedder_embed(ctx, texts, n, out, NULL, why);
+}
+
+static void serve_embedder_release(struct serve_embedder *se)
+{
+	embedder_free(se->e);
+	llm_client_free(se->llm);
+	memset(se, 0, sizeof(*se));
+}
+
+/* The configured embedder, probed; false (with a warning) when semantic
+ * features have to stay off; exit code 2 in *rc for a bad configuration. */
+static bool serve_embedder_init(struct app *app, struct serve_embedder *se, int *rc)
+{
+	struct llm_config lc;
+	char *why = NULL;
+	int dim;
+
+	memset(se, 0, sizeof(*se));
+	*rc = 0;
+	if (config_str(app->cfg, CFG_OLLAMA_EMBEDDING_MODEL) ||
+	    config_str(app->cfg, CFG_MEMORY_EMBEDDING_MODEL)) {
+		if (config_llm(app->cfg, &lc, &why) != KITH_OK) {
+			fprintf(stderr, "kith: invalid configuration: %s\n", why);
+			free(why);
+			llm_config_release(&lc);
+			*rc = EXIT_USAGE;
+			return false;
+		}
+		se->llm = llm_client_new(&lc);
+		llm_config_release(&lc);
+	}
+	if (embedder_from_config(app->cfg, se->llm, &se->e, &why) != KITH_OK) {
+		fprintf(stderr, "kith: invalid configuration: %s\n", why);
+		free(why);
+		serve_embedder_release(se);
+		*rc = EXIT_USAGE;
+		return false;
+	}
+	if (embedder_probe(se->e, &why) != KITH_OK) {
+		fprintf(stderr, "kith: warning: semantic records and queries are off: %s\n", why);
+		log_warn("him", "semantic features off: %s", why);
+		free(why);
+		serve_embedder_release(se);
+		return false;
+	}
+	dim = embedder_dim(se->e);
+	if (dim > HIM_VINDEX_MAX_DIM) {
+		fprintf(stderr, "kith: warning: semantic records and queries are off: %s has %d "
+			"dimensions, the semantic index takes at most %d\n", embedder_id(se->e),
+			dim, HIM_VINDEX_MAX_DIM);
+		log_warn("him", "semantic features off: %s has %d dimensions (max %d)",
+			 embedder_id(se->e), dim, HIM_VINDEX_MAX_DIM);
+		serve_embedder_release(se);
+		return false;
+	}
+	se->he = (struct him_embedder){ .model = embedder_id(se->e), .dim = dim,
+					.embed = embed_texts, .ctx = se->e };
+	log_info("him", "semantic records and queries embed with %s (%d dimensions)",
+		 embedder_id(se->e), dim);
+	return true;
+}
+
 static int him_serve(struct app *app, const struct him_args *a)
 {
 	struct him *h = NULL;
-	struct httpd *srv = NULL;
+	struct him_api *srv = NULL;
 	struct him_api_config ac = { 0 };
+	struct serve_embedder se;
 	sigset_t signals;
 	char *why = NULL;
 	int rc, sig = 0;
@@ -106,9 +189,15 @@ static int him_serve(struct app *app, const struct him_args *a)
 	sigaddset(&signals, SIGINT);
 	sigaddset(&signals, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
-	rc = open_him(app, a, &h);
-	if (rc)
+	if (serve_embedder_init(app, &se, &rc))
+		ac.embedder = &se.he;
+	else if (rc)
 		return rc;
+	rc = open_him(app, a, &h);
+	if (rc) {
+		serve_embedder_release(&se);
+		return rc;
+	}
 	ac.host = a->host ? a->host : config_str(app->cfg, CFG_HIM_API_HOST);
 	ac.port = a->port >= 0 ? a->port : (int)config_int(app->cfg, CFG_HIM_API_PORT);
 	ac.token = config_str(app->cfg, CFG_HIM_API_TOKEN);
@@ -117,16 +206,18 @@ static int him_serve(struct app *app, const struct him_args *a)
 		fprintf(stderr, "kith: %s\n", why);
 		free(why);
 		him_close(h);
+		serve_embedder_release(&se);
 		return 1;
 	}
-	printf("HIM serving %s on http://%s:%d\n", him_dir(h), ac.host, httpd_port(srv));
+	printf("HIM serving %s on http://%s:%d\n", him_dir(h), ac.host, him_api_port(srv));
 	fflush(stdout);
-	log_info("him", "serving %s on %s:%d%s", him_dir(h), ac.host, httpd_port(srv),
+	log_info("him", "serving %s on %s:%d%s", him_dir(h), ac.host, him_api_port(srv),
 		 ac.token ? " (token required)" : "");
 	sigwait(&signals, &sig);
 	log_info("him", "%s received; stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-	httpd_stop(srv);
+	him_api_stop(srv);
 	him_close(h);
+	serve_embedder_release(&se);
 	return 0;
 }
 

@@ -19,6 +19,7 @@ static const struct subcommand subcommands[] = {
 	{ "ask", "TEXT…", "send one message, print the reply and exit", cli_ask },
 	{ "him", "serve|profile|fsck", "the HIM memory service, its hardware profile and store check",
 	  cli_him },
+	{ "eval", "locomo PATH", "retrieval quality of memory on the LoCoMo benchmark", cli_eval },
 	{ "config", "", "print the effective configuration and where each value came from",
 	  cli_config },
 	{ "migrate", "[--validate]", "apply database migrations (or only check the list)",

@@ -4,10 +4,10 @@
  * same way everywhere (status_for): bad bodies 422, unknown snapshots in a
  * request 400, missing things addressed by the path 404, duplicates and
  * conflicts 409.  httpd/ does routing, bodies (413), tokens (401) and the
- * loopback rule. */
-#include "him/api.h"
-#include "him/him_int.h"
-#include "him/wire.h"
+ * loopback rule.  Semantic records, goal queries on semantic streams and
+ * their replay are in api_semantic.c; the query and replay handlers here
+ * hand those over first.  The hormone routes are in api_hormones.c. */
+#include "him/api_int.h"
 #include "core/alloc.h"
 #include "core/log.h"
 
@@ -40,9 +40,14 @@ static void fail(struct httpd_resp *resp, enum kith_status rc, int notfound, cha
 	free(why);
 }
 
-static struct him *him_of(const struct httpd_req *req)
+static struct him_api *api_of(const struct httpd_req *req)
 {
 	return req->app;
+}
+
+static struct him *him_of(const struct httpd_req *req)
+{
+	return api_of(req)->h;
 }
 
 /* A path segment that must be a stream or snapshot name (400 otherwise). */
@@ -260,6 +265,10 @@ static void h_query(const struct httpd_req *req, struct httpd_resp *resp)
 	char *why = NULL, *plan = NULL;
 	enum kith_status rc = him_wire_parse_query(req->body, req->body_len, &q, &why);
 
+	if (rc == KITH_OK && api_sem_query(api_of(req), &q, resp)) {
+		him_wire_query_release(&q);
+		return;
+	}
 	if (rc == KITH_OK)
 		rc = him_query(him_of(req), &q.q, &plan, &why);
 	if (rc == KITH_OK) {
@@ -294,6 +303,10 @@ static void h_replay(const struct httpd_req *req, struct httpd_resp *resp)
 	char *why = NULL, *plan = NULL;
 	enum kith_status rc = him_wire_parse_replay(req->body, req->body_len, &r, &why);
 
+	if (rc == KITH_OK && api_sem_replay(api_of(req), r.snapshot_id, r.trace_id, resp)) {
+		him_wire_replay_release(&r);
+		return;
+	}
 	if (rc == KITH_OK)
 		rc = him_replay(him_of(req), r.snapshot_id, r.trace_id, &plan, &why);
 	if (rc == KITH_OK) {
@@ -317,8 +330,15 @@ static const struct httpd_route routes[] = {
 	{ "GET", "/v1/tiles/:stream/:snapshot/:level/:x/:y", h_tile_get, "the newest tile at a "
 	  "coordinate", 0 },
 	{ "POST", "/v1/query", h_query, "plan a query", 0 },
+	{ "POST", "/v1/records", api_records, "add records to a semantic index (extension)", 0 },
 	{ "POST", "/v1/prefetch", h_prefetch, "stage hinted tiles", 0 },
 	{ "POST", "/v1/replay", h_replay, "re-run a recorded trace", 0 },
+	{ "GET", "/v1/hormones/:channel_id", api_hormones_get, "a channel's latest hormone levels "
+	  "(extension)", 0 },
+	{ "PUT", "/v1/hormones/:channel_id", api_hormones_put, "record a channel's hormone levels "
+	  "(extension)", 0 },
+	{ "GET", "/v1/hormones/:channel_id/history", api_hormones_history, "a channel's hormone "
+	  "history by time bucket (extension)", 0 },
 	{ NULL, NULL, NULL, NULL, 0 },
 };
 
@@ -328,8 +348,9 @@ const struct httpd_route *him_api_routes(void)
 }
 
 enum kith_status him_api_start(struct him *h, const struct him_api_config *cfg,
-			       struct httpd **out, char **why)
+			       struct him_api **out, char **why)
 {
+	struct him_api *a = xcalloc(1, sizeof(*a));
 	struct httpd_config hc = {
 		.name = "HIM API",
 		.host = cfg->host && *cfg->host ? cfg->host : "127.0.0.1",
@@ -337,16 +358,53 @@ enum kith_status him_api_start(struct him *h, const struct him_api_config *cfg,
 		.token = cfg->token && *cfg->token ? cfg->token : NULL,
 		.max_body = cfg->max_body ? cfg->max_body : 64u << 20,
 		.routes = routes,
-		.app = h,
+		.app = a,
 		.threads = cfg->threads ? cfg->threads : 4,
 	};
-	enum kith_status rc = httpd_start(&hc, out, why);
+	enum kith_status rc;
 
+	*out = NULL;
+	a->h = h;
+	if (cfg->embedder) {
+		if (!cfg->embedder->embed || !cfg->embedder->model || cfg->embedder->dim < 1 ||
+		    cfg->embedder->dim > HIM_VINDEX_MAX_DIM) {
+			rc = kith_why(why, KITH_ECONFIG, "the embedder %s has %d dimensions; the "
+				      "semantic index takes 1 to %d",
+				      cfg->embedder->model ? cfg->embedder->model : "(unnamed)",
+				      cfg->embedder->dim, HIM_VINDEX_MAX_DIM);
+			free(a);
+			return rc;
+		}
+		a->emb = *cfg->embedder;
+		a->has_embedder = true;
+	}
+	a->sem = api_sem_new(h);
+	rc = httpd_start(&hc, &a->srv, why);
 	if (rc == KITH_ECONFIG && why && *why) {
 		char *more = xasprintf("%s; set HIM_API_TOKEN", *why);
 
 		free(*why);
 		*why = more;
 	}
-	return rc;
+	if (rc) {
+		api_sem_free(a->sem);
+		free(a);
+		return rc;
+	}
+	*out = a;
+	return KITH_OK;
+}
+
+int him_api_port(const struct him_api *a)
+{
+	return httpd_port(a->srv);
+}
+
+void him_api_stop(struct him_api *a)
+{
+	if (!a)
+		return;
+	httpd_stop(a->srv);
+	api_sem_free(a->sem);
+	free(a);
 }

@@ -137,3 +137,10 @@ void vec_axpy_i8(float *restrict acc, const int8_t *restrict q, float scale, siz
 	for (size_t i = 0; i < n; i++)
 		acc[i] += (float)q[i] * scale;
 }
+
+VEC_CLONES
+void vec_axpy(float *restrict acc, const float *restrict x, float a, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		acc[i] += a * x[i];
+}

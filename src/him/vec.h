@@ -31,5 +31,7 @@ void vec_dot_i8_many(const float *a, const int8_t *q, const float *scales, size_
 		     float *scores);
 /* acc[i] += q[i]·scale (centroid sums). */
 void vec_axpy_i8(float *acc, const int8_t *q, float scale, size_t n);
+/* acc[i] += a·x[i] (weighted centroid sums). */
+void vec_axpy(float *acc, const float *x, float a, size_t n);
 
 #endif

@@ -22,7 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VX_SEG_MAX 65536        /* vectors per segment tile (payload well under 64 MiB) */
+/* Vectors per segment tile: at most 65536, and few enough that a segment of
+ * the widest vectors stays under half of HIM_MAX_PAYLOAD. */
+#define VX_SEG_VECTORS 65536
+#define VX_SEG_BYTES (HIM_MAX_PAYLOAD / 2)
 #define VX_BASE_MAX (HIM_NAME_MAX - 9)
 
 /* ---- the delta ------------------------------------------------------------- */
@@ -117,7 +120,9 @@ static unsigned char *segment_payload(const struct him_vindex *vi, struct vx_ent
 static enum kith_status commit_entries(struct him_vindex *vi, struct vx_entry **e, size_t n,
 				       char **why)
 {
-	size_t nseg = (n + VX_SEG_MAX - 1) / VX_SEG_MAX;
+	size_t per = VX_SEG_BYTES / (12 + (size_t)vi->dim);
+	size_t seg_max = per < VX_SEG_VECTORS ? per : VX_SEG_VECTORS;
+	size_t nseg = (n + seg_max - 1) / seg_max;
 	struct vx_batch b = { 0 };
 	struct him_tile_in *in = xcalloc(nseg, sizeof(*in));
 	bool kick = false;
@@ -125,7 +130,7 @@ static enum kith_status commit_entries(struct him_vindex *vi, struct vx_entry **
 
 	pthread_mutex_lock(&vi->add_mu);
 	for (size_t s = 0; s < nseg; s++) {
-		size_t lo = s * VX_SEG_MAX, cnt = n - lo < VX_SEG_MAX ? n - lo : VX_SEG_MAX, len;
+		size_t lo = s * seg_max, cnt = n - lo < seg_max ? n - lo : seg_max, len;
 		uint64_t seq = vi->next_seq + s;
 		unsigned char *p;
 		char id[HIM_ID_HEX + 1];

@@ -32,7 +32,10 @@
 #include "core/status.h"
 #include "him/him.h"
 
-#define HIM_VINDEX_MAX_DIM 512
+/* Embedding dimensions accepted: 4096 covers today's models (384, 768,
+ * 1024, 1536, 3072).  A level-0 tile still holds at most LEAF_MAX vectors,
+ * so wider models make wider tiles (512 × 1536 dims ≈ 0.8 MB). */
+#define HIM_VINDEX_MAX_DIM 4096
 #define HIM_VINDEX_LEAF_MAX 512     /* vectors per level-0 tile */
 #define HIM_VINDEX_MAX_K 256        /* results per search */
 

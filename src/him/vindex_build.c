@@ -224,17 +224,47 @@ static uint64_t xorshift(uint64_t *s)
 	return *s = x;
 }
 
-static int nearest(const float *cent, size_t dim, const struct vx_item *it, float *sim)
+/* Points k-means runs on: int8 items, or float rows with weights (the
+ * fine centroids being grouped, weighted by how many vectors they hold). */
+struct pts {
+	size_t m, dim;
+	const struct vx_item *const *it;
+	const float *f;
+	const float *w;         /* NULL: all 1 */
+};
+
+static float pt_dot(const struct pts *p, size_t i, const float *c)
+{
+	if (p->f)
+		return vec_dot(c, p->f + i * p->dim, p->dim);
+	return vec_dot_i8(c, p->it[i]->v, p->dim) * p->it[i]->scale;
+}
+
+static double pt_w(const struct pts *p, size_t i)
+{
+	return p->w ? p->w[i] : 1.0;
+}
+
+static void pt_get(const struct pts *p, size_t i, float *out)
+{
+	if (p->f)
+		memcpy(out, p->f + i * p->dim, p->dim * sizeof(float));
+	else
+		vec_dequantize(p->it[i]->v, p->it[i]->scale, p->dim, out);
+	vec_normalize(out, p->dim);
+}
+
+static int nearest(const float *cent, int k, const struct pts *p, size_t i, float *sim)
 {
 	int best = 0;
 	float bs = -INFINITY;
 
-	for (int k = 0; k < 4; k++) {
-		float s = vec_dot_i8(cent + (size_t)k * dim, it->v, dim) * it->scale;
+	for (int c = 0; c < k; c++) {
+		float s = pt_dot(p, i, cent + (size_t)c * p->dim);
 
 		if (s > bs) {
 			bs = s;
-			best = k;
+			best = c;
 		}
 	}
 	if (sim)
@@ -242,36 +272,29 @@ static int nearest(const float *cent, size_t dim, const struct vx_item *it, floa
 	return best;
 }
 
-/* Spherical k-means, k = 4, on a strided sample; cent gets 4 unit vectors. */
-static void kmeans4(const struct him_vindex *vi, const struct vx_item *items, size_t n,
-		    uint64_t seed, float *cent)
+/* Spherical k-means (k ≤ p->m) with weighted k-means++ seeding; cent gets
+ * k unit vectors and label (when given) each point's cluster. */
+static void kmeans(const struct pts *p, int k, uint64_t seed, float *cent, int *label)
 {
-	size_t dim = (size_t)vi->dim, m = n < VX_SAMPLE ? n : VX_SAMPLE;
-	const struct vx_item **s = xmalloc(m * sizeof(*s));
-	float *sim = xmalloc(m * sizeof(float)), *sum = xmalloc(4 * dim * sizeof(float));
-	size_t cnt[4];
+	size_t dim = p->dim, m = p->m;
+	float *sim = xmalloc(m * sizeof(float)), *sum = xmalloc((size_t)k * dim * sizeof(float));
+	int *lab = label ? label : xmalloc(m * sizeof(int));
+	double *cnt = xmalloc((size_t)k * sizeof(double));
 	uint64_t rng = seed ? seed : 0x9e3779b97f4a7c15u;
 
+	/* k-means++: each next seed drawn with weight w·(1 − best similarity) */
+	pt_get(p, xorshift(&rng) % m, cent);
 	for (size_t i = 0; i < m; i++)
-		s[i] = &items[i * n / m];
-	/* k-means++: each next seed drawn with weight 1 − best similarity */
-	{
-		const struct vx_item *first = s[xorshift(&rng) % m];
-
-		vec_dequantize(first->v, first->scale, dim, cent);
-		vec_normalize(cent, dim);
-	}
-	for (size_t i = 0; i < m; i++)
-		sim[i] = vec_dot_i8(cent, s[i]->v, dim) * s[i]->scale;
-	for (int k = 1; k < 4; k++) {
+		sim[i] = pt_dot(p, i, cent);
+	for (int c = 1; c < k; c++) {
 		double total = 0, pick;
 		size_t j = m - 1;
 
 		for (size_t i = 0; i < m; i++)
-			total += 1.0 - sim[i] > 0 ? 1.0 - sim[i] : 0;
+			total += pt_w(p, i) * (1.0 - sim[i] > 0 ? 1.0 - sim[i] : 0);
 		pick = total * (double)(xorshift(&rng) >> 11) / 9007199254740992.0;
 		for (size_t i = 0; i < m; i++) {
-			double w = 1.0 - sim[i] > 0 ? 1.0 - sim[i] : 0;
+			double w = pt_w(p, i) * (1.0 - sim[i] > 0 ? 1.0 - sim[i] : 0);
 
 			if (pick < w) {
 				j = i;
@@ -279,90 +302,380 @@ static void kmeans4(const struct him_vindex *vi, const struct vx_item *items, si
 			}
 			pick -= w;
 		}
-		vec_dequantize(s[j]->v, s[j]->scale, dim, cent + (size_t)k * dim);
-		vec_normalize(cent + (size_t)k * dim, dim);
+		pt_get(p, j, cent + (size_t)c * dim);
 		for (size_t i = 0; i < m; i++) {
-			float v = vec_dot_i8(cent + (size_t)k * dim, s[i]->v, dim) * s[i]->scale;
+			float v = pt_dot(p, i, cent + (size_t)c * dim);
 
 			sim[i] = v > sim[i] ? v : sim[i];
 		}
 	}
 	for (int it = 0; it < VX_ITERS; it++) {
-		memset(sum, 0, 4 * dim * sizeof(float));
-		memset(cnt, 0, sizeof(cnt));
+		memset(sum, 0, (size_t)k * dim * sizeof(float));
+		memset(cnt, 0, (size_t)k * sizeof(double));
 		for (size_t i = 0; i < m; i++) {
-			int k = nearest(cent, dim, s[i], &sim[i]);
+			int c = lab[i] = nearest(cent, k, p, i, &sim[i]);
 
-			vec_axpy_i8(sum + (size_t)k * dim, s[i]->v, s[i]->scale, dim);
-			cnt[k]++;
+			if (p->f)
+				vec_axpy(sum + (size_t)c * dim, p->f + i * dim, (float)pt_w(p, i), dim);
+			else
+				vec_axpy_i8(sum + (size_t)c * dim, p->it[i]->v, p->it[i]->scale, dim);
+			cnt[c] += pt_w(p, i);
 		}
-		for (int k = 0; k < 4; k++) {
-			if (!cnt[k]) {
+		for (int c = 0; c < k; c++) {
+			if (!(cnt[c] > 0)) {
 				/* an empty cluster takes the worst-served point */
 				size_t w = 0;
 
 				for (size_t i = 1; i < m; i++)
 					if (sim[i] < sim[w])
 						w = i;
-				vec_dequantize(s[w]->v, s[w]->scale, dim, sum + (size_t)k * dim);
+				pt_get(p, w, sum + (size_t)c * dim);
 				sim[w] = 1;
 			}
-			if (vec_normalize(sum + (size_t)k * dim, dim) > 0)
-				memcpy(cent + (size_t)k * dim, sum + (size_t)k * dim,
+			if (vec_normalize(sum + (size_t)c * dim, dim) > 0)
+				memcpy(cent + (size_t)c * dim, sum + (size_t)c * dim,
 				       dim * sizeof(float));
 		}
 	}
+	if (label)   /* the labels of the final centroids */
+		for (size_t i = 0; i < m; i++)
+			label[i] = nearest(cent, k, p, i, NULL);
+	else
+		free(lab);
+	free(cnt);
 	free(sum);
 	free(sim);
-	free(s);
 }
 
-struct vx_node *vx_build(struct him_vindex *vi, struct vx_item *items, size_t n, int depth,
-			 uint32_t path, const char *parent, struct vx_batch *b)
+static uint64_t node_seed(int depth, uint32_t path, size_t n)
 {
-	size_t dim = (size_t)vi->dim, cnt[4] = { 0 }, start[4];
+	return ((uint64_t)path << 8 | (uint64_t)depth) * 0x9e3779b97f4a7c15u ^ n;
+}
+
+/* Reorder items (and lab with them, when given) so that group g[i] runs
+ * are contiguous; start[q] gets where group q begins. */
+static void partition4(struct vx_item *items, uint32_t *lab, const unsigned char *g, size_t n,
+		       size_t start[4], size_t cnt[4])
+{
+	struct vx_item *tmp = xmalloc(n * sizeof(*tmp));
+	uint32_t *ltmp = lab ? xmalloc(n * sizeof(*ltmp)) : NULL;
+	size_t at[4];
+
+	memset(cnt, 0, 4 * sizeof(size_t));
+	for (size_t i = 0; i < n; i++)
+		cnt[g[i]]++;
+	start[0] = 0;
+	for (int k = 1; k < 4; k++)
+		start[k] = start[k - 1] + cnt[k - 1];
+	memcpy(at, start, sizeof(at));
+	for (size_t i = 0; i < n; i++) {
+		size_t j = at[g[i]]++;
+
+		tmp[j] = items[i];
+		if (lab)
+			ltmp[j] = lab[i];
+	}
+	memcpy(items, tmp, n * sizeof(*tmp));
+	if (lab)
+		memcpy(lab, ltmp, n * sizeof(*lab));
+	free(ltmp);
+	free(tmp);
+}
+
+/* ---- fine-first splitting of large nodes -------------------------------------
+ *
+ * A node holding many natural clusters cannot be split well by 4-way
+ * k-means on its vectors: its four centroids are diffuse mixtures whose
+ * similarity to any one member cluster is of the order of the per-vector
+ * noise, so the assignment cuts clusters apart, and each level compounds
+ * the damage.  So a large node is first cut into fine clusters of about
+ * half a leaf each (sharp: about one natural cluster), every vector is
+ * assigned to its nearest fine centroid, and the quadtree levels above
+ * are made by grouping the fine centroids (weighted by their counts) four
+ * ways, recursively: a vector follows its fine cluster, so the vectors of
+ * one natural cluster share a subtree all the way down to the level where
+ * the fine clusters are separated.  The groups need not be balanced.
+ *
+ * Finding the nearest of thousands of fine centroids for every vector is
+ * the cost, so it is two-stage: √F coarse centroids by k-means on a
+ * sample, then each coarse cell's share of the F fine centroids by
+ * k-means on the sample points of that cell; a vector is compared with
+ * the coarse centroids and then with the fine centroids of its
+ * VX_FINE_PROBE best cells — about √F·(1 + probes) dot products instead
+ * of F.  A cluster whose best fine centroid sits in a cell outside the
+ * probes is misplaced, which the probes make rare. */
+#define VX_FINE_MIN 8192        /* nodes at least this big are split fine-first */
+#define VX_FINE_MAX 4096        /* fine clusters at most */
+#define VX_FINE_SAMPLE 16       /* sample vectors per fine cluster */
+#define VX_FINE_SAMPLE_MAX 65536
+#define VX_FINE_PROBE 6
+
+struct fine {
+	size_t dim;
+	int nf;
+	float *cent;            /* nf × dim, unit */
+	float *w;               /* vectors assigned to each */
+};
+
+static struct vx_node *group(struct him_vindex *vi, const struct fine *fs, struct vx_item *items,
+			     uint32_t *lab, size_t n, int *fid, int nf, int depth, uint32_t path,
+			     const char *parent, struct vx_batch *b);
+
+/* Fine clusters for items and each item's fine label; false when the
+ * sample does not separate (fewer than two non-empty fine clusters). */
+static bool fine_clusters(const struct him_vindex *vi, const struct vx_item *items, size_t n,
+			  uint64_t seed, struct fine *fs, uint32_t *lab)
+{
+	size_t dim = (size_t)vi->dim, half = (size_t)vi->leaf_max / 2;
+	size_t F = n / (half ? half : 1), m, nfine = 0;
+	int k1, *clab, probe, nonempty = 0;
+	const struct vx_item **s;
+	float *coarse, *fcent, *sc;
+	int *cstart;
+	struct pts p;
+
+	F = F < 16 ? 16 : F > VX_FINE_MAX ? VX_FINE_MAX : F;
+	m = F * VX_FINE_SAMPLE;
+	m = m < VX_SAMPLE ? VX_SAMPLE : m > VX_FINE_SAMPLE_MAX ? VX_FINE_SAMPLE_MAX : m;
+	m = m > n ? n : m;
+	k1 = (int)ceil(sqrt((double)F));
+	s = xmalloc(m * sizeof(*s));
+	for (size_t i = 0; i < m; i++)
+		s[i] = &items[i * n / m];
+	p = (struct pts){ .m = m, .dim = dim, .it = s };
+	coarse = xmalloc((size_t)k1 * dim * sizeof(float));
+	clab = xmalloc(m * sizeof(int));
+	kmeans(&p, k1, seed, coarse, clab);
+
+	/* each cell's share of the fine clusters, by k-means on its sample */
+	fcent = xmalloc((F + (size_t)k1) * dim * sizeof(float));   /* rounding: ≤ F + k1 */
+	cstart = xmalloc(((size_t)k1 + 1) * sizeof(int));
+	{
+		const struct vx_item **cs = xmalloc(m * sizeof(*cs));
+
+		for (int c = 0; c < k1; c++) {
+			size_t mc = 0;
+			int kc;
+
+			for (size_t i = 0; i < m; i++)
+				if (clab[i] == c)
+					cs[mc++] = s[i];
+			cstart[c] = (int)nfine;
+			if (!mc)
+				continue;
+			kc = (int)((double)F * (double)mc / (double)m + 0.5);
+			kc = kc < 1 ? 1 : (size_t)kc > mc / 4 + 1 ? (int)(mc / 4 + 1) : kc;
+			p = (struct pts){ .m = mc, .dim = dim, .it = cs };
+			kmeans(&p, kc, seed ^ ((uint64_t)c + 1) * 0xbf58476d1ce4e5b9u,
+			       fcent + nfine * dim, NULL);
+			nfine += (size_t)kc;
+		}
+		cstart[k1] = (int)nfine;
+		free(cs);
+	}
+	free(clab);
+	free(s);
+
+	/* every item to its nearest fine centroid within its best cells */
+	probe = k1 < VX_FINE_PROBE ? k1 : VX_FINE_PROBE;
+	sc = xmalloc((size_t)k1 * sizeof(float));
+	fs->dim = dim;
+	fs->nf = (int)nfine;
+	fs->cent = fcent;
+	fs->w = xcalloc(nfine, sizeof(float));
+	for (size_t i = 0; i < n; i++) {
+		const struct vx_item *it = &items[i];
+		int top[VX_FINE_PROBE], best = 0;
+		float bs = -INFINITY;
+
+		for (int c = 0; c < k1; c++)
+			sc[c] = vec_dot_i8(coarse + (size_t)c * dim, it->v, dim);
+		for (int t = 0; t < probe; t++) {
+			int w = -1;
+
+			for (int c = 0; c < k1; c++)
+				if (sc[c] > -INFINITY && (w < 0 || sc[c] > sc[w]))
+					w = c;
+			top[t] = w;
+			sc[w] = -INFINITY;
+		}
+		for (int t = 0; t < probe; t++)
+			for (int j = cstart[top[t]]; j < cstart[top[t] + 1]; j++) {
+				float v = vec_dot_i8(fcent + (size_t)j * dim, it->v, dim);
+
+				if (v > bs) {
+					bs = v;
+					best = j;
+				}
+			}
+		lab[i] = (uint32_t)best;
+		fs->w[best] += 1;
+	}
+	for (size_t j = 0; j < nfine; j++)
+		nonempty += fs->w[j] > 0;
+	free(sc);
+	free(cstart);
+	free(coarse);
+	return nonempty >= 2;
+}
+
+/* The subtree for items whose fine labels are among fid[0..nf) (all
+ * non-empty): the fine centroids grouped four ways by weighted k-means. */
+static struct vx_node *group(struct him_vindex *vi, const struct fine *fs, struct vx_item *items,
+			     uint32_t *lab, size_t n, int *fid, int nf, int depth, uint32_t path,
+			     const char *parent, struct vx_batch *b)
+{
+	size_t dim = fs->dim, start[4], cnt[4];
 	struct vx_node *child[4] = { NULL };
-	unsigned char *label;
-	struct vx_item *tmp;
-	float *cent;
+	unsigned char *fg, *g;
+	int *ord, fstart[4], fcnt[4] = { 0 };
+	float *f, *w;
+	int *flab;
+	struct pts p;
 	bool degenerate = false;
 
 	if (!n)
 		return NULL;
 	if (n <= (size_t)vi->leaf_max || depth >= VX_DEPTH_MAX)
 		return vx_make_leaf(vi, items, n, depth, path, parent, b);
+	if (nf <= 1)
+		return vx_build(vi, items, n, depth, path, parent, b);
+	/* gather the fine centroids of this group */
+	f = xmalloc((size_t)nf * dim * sizeof(float));
+	w = xmalloc((size_t)nf * sizeof(float));
+	flab = xmalloc((size_t)nf * sizeof(int));
+	fg = xmalloc((size_t)fs->nf > 0 ? (size_t)fs->nf : 1);
+	for (int j = 0; j < nf; j++) {
+		memcpy(f + (size_t)j * dim, fs->cent + (size_t)fid[j] * dim, dim * sizeof(float));
+		w[j] = fs->w[fid[j]];
+	}
+	if (nf <= 4) {
+		for (int j = 0; j < nf; j++)
+			flab[j] = j;
+	} else {
+		float *cent = xmalloc(4 * dim * sizeof(float));
+
+		p = (struct pts){ .m = (size_t)nf, .dim = dim, .f = f, .w = w };
+		kmeans(&p, 4, node_seed(depth, path, n), cent, flab);
+		free(cent);
+		for (int j = 0; j < nf; j++)
+			fcnt[flab[j]]++;
+		for (int q = 0; q < 4; q++)
+			degenerate |= fcnt[q] == nf;
+		if (degenerate)   /* cannot separate: four runs of fine clusters */
+			for (int j = 0; j < nf; j++)
+				flab[j] = j * 4 / nf;
+		memset(fcnt, 0, sizeof(fcnt));
+	}
+	for (int j = 0; j < nf; j++) {
+		fg[fid[j]] = (unsigned char)flab[j];
+		fcnt[flab[j]]++;
+	}
+	/* fid reordered by group, items likewise */
+	ord = xmalloc((size_t)nf * sizeof(int));
+	fstart[0] = 0;
+	for (int q = 1; q < 4; q++)
+		fstart[q] = fstart[q - 1] + fcnt[q - 1];
+	{
+		int at[4];
+
+		memcpy(at, fstart, sizeof(at));
+		for (int j = 0; j < nf; j++)
+			ord[at[flab[j]]++] = fid[j];
+		memcpy(fid, ord, (size_t)nf * sizeof(int));
+	}
+	g = xmalloc(n);
+	for (size_t i = 0; i < n; i++)
+		g[i] = fg[lab[i]];
+	partition4(items, lab, g, n, start, cnt);
+	free(g);
+	free(ord);
+	free(fg);
+	free(flab);
+	free(w);
+	free(f);
+	for (int q = 0; q < 4; q++)
+		child[q] = group(vi, fs, items + start[q], lab + start[q], cnt[q], fid + fstart[q],
+				 fcnt[q], depth + 1, (path << 2) | (uint32_t)q, NULL, b);
+	return vx_make_inner(vi, child, depth, path, items, n, parent, b);
+}
+
+static struct vx_node *build_fine(struct him_vindex *vi, struct vx_item *items, size_t n,
+				  int depth, uint32_t path, const char *parent, struct vx_batch *b)
+{
+	struct fine fs = { 0 };
+	uint32_t *lab = xmalloc(n * sizeof(*lab));
+	struct vx_node *node = NULL;
+
+	if (fine_clusters(vi, items, n, node_seed(depth, path, n), &fs, lab)) {
+		int *fid = xmalloc((size_t)fs.nf * sizeof(int)), nf = 0;
+
+		for (int j = 0; j < fs.nf; j++)
+			if (fs.w[j] > 0)
+				fid[nf++] = j;
+		node = group(vi, &fs, items, lab, n, fid, nf, depth, path, parent, b);
+		free(fid);
+	}
+	free(fs.cent);
+	free(fs.w);
+	free(lab);
+	return node;
+}
+
+struct vx_node *vx_build(struct him_vindex *vi, struct vx_item *items, size_t n, int depth,
+			 uint32_t path, const char *parent, struct vx_batch *b)
+{
+	size_t dim = (size_t)vi->dim, cnt[4], start[4];
+	struct vx_node *child[4] = { NULL }, *node;
+	unsigned char *g;
+	float *cent;
+	struct pts p;
+	bool degenerate = false;
+
+	if (!n)
+		return NULL;
+	if (n <= (size_t)vi->leaf_max || depth >= VX_DEPTH_MAX)
+		return vx_make_leaf(vi, items, n, depth, path, parent, b);
+	if (n >= VX_FINE_MIN && (node = build_fine(vi, items, n, depth, path, parent, b)))
+		return node;
+	/* 4-way k-means on a strided sample, then every item to its nearest */
 	cent = xmalloc(4 * dim * sizeof(float));
-	label = xmalloc(n);
-	kmeans4(vi, items, n, ((uint64_t)path << 8 | (uint64_t)depth) * 0x9e3779b97f4a7c15u ^ n,
-		cent);
+	{
+		size_t m = n < VX_SAMPLE ? n : VX_SAMPLE;
+		const struct vx_item **s = xmalloc(m * sizeof(*s));
+
+		for (size_t i = 0; i < m; i++)
+			s[i] = &items[i * n / m];
+		p = (struct pts){ .m = m, .dim = dim, .it = s };
+		kmeans(&p, 4, node_seed(depth, path, n), cent, NULL);
+		free(s);
+	}
+	g = xmalloc(n);
+	memset(cnt, 0, sizeof(cnt));
 	for (size_t i = 0; i < n; i++) {
-		label[i] = (unsigned char)nearest(cent, dim, &items[i], NULL);
-		cnt[label[i]]++;
+		int best = 0;
+		float bs = -INFINITY;
+
+		for (int k = 0; k < 4; k++) {
+			float v = vec_dot_i8(cent + (size_t)k * dim, items[i].v, dim);
+
+			if (v > bs) {
+				bs = v;
+				best = k;
+			}
+		}
+		cnt[g[i] = (unsigned char)best]++;
 	}
 	for (int k = 0; k < 4; k++)
 		degenerate |= cnt[k] == n;
-	if (degenerate) {
-		memset(cnt, 0, sizeof(cnt));
+	if (degenerate)   /* duplicates: four equal runs, so the recursion ends */
 		for (size_t i = 0; i < n; i++)
-			cnt[label[i] = (unsigned char)(i * 4 / n)]++;
-	}
-	start[0] = 0;
-	for (int k = 1; k < 4; k++)
-		start[k] = start[k - 1] + cnt[k - 1];
-	tmp = xmalloc(n * sizeof(*tmp));
-	{
-		size_t at[4];
-
-		memcpy(at, start, sizeof(at));
-		for (size_t i = 0; i < n; i++)
-			tmp[at[label[i]]++] = items[i];
-	}
-	memcpy(items, tmp, n * sizeof(*tmp));
-	free(tmp);
-	free(label);
+			g[i] = (unsigned char)(i * 4 / n);
+	partition4(items, NULL, g, n, start, cnt);
+	free(g);
+	free(cent);
 	for (int k = 0; k < 4; k++)
 		child[k] = vx_build(vi, items + start[k], cnt[k], depth + 1,
 				   (path << 2) | (uint32_t)k, NULL, b);
-	free(cent);
 	return vx_make_inner(vi, child, depth, path, items, n, parent, b);
 }

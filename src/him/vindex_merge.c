@@ -90,11 +90,63 @@ static struct vx_node *leaf_at(struct vx_node *root, uint64_t loc)
 	return n && n->leaf && n->depth == depth && n->path == path ? n : NULL;
 }
 
-static struct vx_node *descend(const struct him_vindex *vi, struct vx_node *n, const float *v)
+/* The leaf a new vector joins: the one with the most similar centroid
+ * among those a short best-first walk reaches (VX_INSERT_EXPAND internal
+ * nodes from RAM).  A greedy descent would follow the diffuse centroids
+ * near the root, where the per-vector noise decides the branch and the
+ * vectors of one cluster would scatter over the tree; leaf centroids are
+ * sharp, so comparing the leaves reached by several paths settles it. */
+#define VX_INSERT_EXPAND 24
+
+static struct vx_node *descend(const struct him_vindex *vi, struct vx_node *root, const float *v)
 {
-	while (n && !n->leaf)
-		n = n->child[vx_best_child(vi, n, v)];
-	return n;
+	struct walk { struct vx_node *n; float s; } q[3 * VX_INSERT_EXPAND + 1];
+	struct vx_node *best = NULL;
+	float bs = -INFINITY;
+	int nq = 0;
+
+	if (!root || root->leaf)
+		return root;
+	q[nq++] = (struct walk){ root, 0 };
+	for (int e = 0; e < VX_INSERT_EXPAND && nq; e++) {
+		int w = 0;
+		struct vx_node *n;
+
+		for (int i = 1; i < nq; i++)
+			if (q[i].s > q[w].s)
+				w = i;
+		n = q[w].n;
+		q[w] = q[--nq];
+		for (int c = 0; c < 4; c++) {
+			struct vx_node *ch = n->child[c];
+			float s;
+
+			if (!ch)
+				continue;
+			s = vec_dot(v, ch->centroid, (size_t)vi->dim);
+			if (ch->leaf) {
+				if (s > bs) {
+					bs = s;
+					best = ch;
+				}
+			} else if (nq < (int)(sizeof(q) / sizeof(q[0]))) {
+				q[nq++] = (struct walk){ ch, s };
+			}
+		}
+	}
+	/* no leaf reached (a very deep tree): finish greedily from the best */
+	while (!best && nq) {
+		int w = 0;
+
+		for (int i = 1; i < nq; i++)
+			if (q[i].s > q[w].s)
+				w = i;
+		best = q[w].n;
+		while (best && !best->leaf)
+			best = best->child[vx_best_child(vi, best, v)];
+		q[w] = q[--nq];
+	}
+	return best;
 }
 
 static enum kith_status hold_leaf(struct him_vindex *vi, struct merge *m, const char *tile_id,

@@ -323,9 +323,12 @@ static enum kith_status descend(struct him_vindex *vi, const float *q,
 	return rc;
 }
 
+/* Check a query and normalise a copy of it into *qn (the caller frees it;
+ * heap, not stack: up to HIM_VINDEX_MAX_DIM floats). */
 static enum kith_status check_query(const struct him_vindex *vi, const float *q, int k,
-				    float *qn, char **why)
+				    float **qn, char **why)
 {
+	*qn = NULL;
 	if (!q)
 		return kith_why(why, KITH_EINVAL, "no query vector");
 	if (k < 1 || k > HIM_VINDEX_MAX_K)
@@ -333,9 +336,13 @@ static enum kith_status check_query(const struct him_vindex *vi, const float *q,
 	for (int i = 0; i < vi->dim; i++)
 		if (!isfinite(q[i]))
 			return kith_why(why, KITH_EINVAL, "the query has a non-finite component");
-	memcpy(qn, q, (size_t)vi->dim * sizeof(float));
-	if (!(vec_normalize(qn, (size_t)vi->dim) > 0))
+	*qn = xmalloc((size_t)vi->dim * sizeof(float));
+	memcpy(*qn, q, (size_t)vi->dim * sizeof(float));
+	if (!(vec_normalize(*qn, (size_t)vi->dim) > 0)) {
+		free(*qn);
+		*qn = NULL;
 		return kith_why(why, KITH_EINVAL, "the query vector is zero");
+	}
 	return KITH_OK;
 }
 
@@ -344,7 +351,7 @@ enum kith_status him_vindex_search(struct him_vindex *vi, const float *q,
 				   size_t *nhits, struct him_vindex_stats *stats, char **why)
 {
 	struct him_vindex_stats local, *st = stats ? stats : &local;
-	float qn[HIM_VINDEX_MAX_DIM];
+	float *qn = NULL;
 	struct topk t;
 	size_t cap = 0;
 	enum kith_status rc;
@@ -354,12 +361,12 @@ enum kith_status him_vindex_search(struct him_vindex *vi, const float *q,
 		*nhits = 0;
 	if (!vi || !s || !hits || !nhits)
 		return kith_why(why, KITH_EINVAL, "search needs an index, options, hits and nhits");
-	if ((rc = check_query(vi, q, s->k, qn, why)))
-		return rc;
 	if (s->max_tiles < 0 || s->budget_ms < 0 || s->accept < 0 || s->accept > 1 ||
 	    (s->nbbox && !s->bbox))
 		return kith_why(why, KITH_EINVAL,
 				"max_tiles and budget_ms must be ≥ 0, accept 0..1, bbox given with nbbox");
+	if ((rc = check_query(vi, q, s->k, &qn, why)))
+		return rc;
 	t = (struct topk){ hits, 0, (size_t)s->k };
 	pthread_rwlock_rdlock(&vi->tree_lock);
 	pthread_rwlock_rdlock(&vi->delta.lock);
@@ -380,6 +387,7 @@ enum kith_status him_vindex_search(struct him_vindex *vi, const float *q,
 	}
 	pthread_rwlock_unlock(&vi->delta.lock);
 	pthread_rwlock_unlock(&vi->tree_lock);
+	free(qn);
 	if (rc) {
 		him_vindex_stats_release(st);
 		return rc;
@@ -406,7 +414,7 @@ enum kith_status him_vindex_score_tiles(struct him_vindex *vi, const float *q,
 					int k, struct him_vindex_hit *hits, size_t *nhits,
 					char **why)
 {
-	float qn[HIM_VINDEX_MAX_DIM];
+	float *qn = NULL;
 	struct topk t;
 	enum kith_status rc;
 
@@ -414,19 +422,22 @@ enum kith_status him_vindex_score_tiles(struct him_vindex *vi, const float *q,
 		*nhits = 0;
 	if (!vi || !hits || !nhits || (ntiles && !tile_ids))
 		return kith_why(why, KITH_EINVAL, "score_tiles needs an index, tiles, hits and nhits");
-	if ((rc = check_query(vi, q, k, qn, why)))
+	if ((rc = check_query(vi, q, k, &qn, why)))
 		return rc;
 	t = (struct topk){ hits, 0, (size_t)k };
-	for (size_t i = 0; i < ntiles; i++) {
+	for (size_t i = 0; !rc && i < ntiles; i++) {
 		struct vx_leaf *l;
 
 		if (!him_is_tile_id(tile_ids[i]))
-			return kith_why(why, KITH_EINVAL, "tile %zu is not a tile id", i);
-		if ((rc = vx_leaf_load(vi, tile_ids[i], &l, why)))
-			return rc;
-		score_leaf(vi, qn, l, NULL, &t);
-		vx_leaf_unref(l);
+			rc = kith_why(why, KITH_EINVAL, "tile %zu is not a tile id", i);
+		else if (!(rc = vx_leaf_load(vi, tile_ids[i], &l, why))) {
+			score_leaf(vi, qn, l, NULL, &t);
+			vx_leaf_unref(l);
+		}
 	}
+	free(qn);
+	if (rc)
+		return rc;
 	qsort(hits, t.n, sizeof(*hits), cmp_hits);
 	*nhits = t.n;
 	return KITH_OK;

@@ -9,6 +9,7 @@
 #ifndef KITH_STORE_H
 #define KITH_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -91,5 +92,81 @@ struct store_llm_call {
 
 enum kith_status store_llm_call_add(struct store *st, const struct store_llm_call *c,
 				    int64_t *id, char **why) KITH_MUST_CHECK;
+
+/* ---- memories ----------------------------------------------------------- */
+
+/* Long-term memories (memory/memory.h is the interface others use; these are
+ * its rows).  A stored memory (owned strings; free with store_memories_free). */
+struct store_memory {
+	int64_t id;
+	char *scope;
+	char *speaker;        /* NULL = unknown */
+	char *text;
+	char *tags;           /* comma-separated, NULL = none */
+	char *context;        /* extra words that help find it, NULL = none */
+	double salience;      /* 0..1 */
+	int64_t created_at;   /* epoch ms it happened */
+	int64_t stored_at;    /* epoch ms it was stored */
+	char *source;         /* NULL = none */
+	char *digest;
+	char *embedded_with;  /* vector index key holding it, NULL = pending */
+};
+
+/* A memory to insert (borrowed strings). */
+struct store_memory_new {
+	const char *scope;
+	const char *speaker;
+	const char *text;
+	const char *tags;
+	const char *context;
+	double salience;      /* clamped to 0..1 */
+	int64_t created_at;   /* 0 = now */
+	const char *source;
+	const char *digest;   /* dedupe key within the scope (required) */
+};
+
+/* Insert m[0..n) in one transaction, each unless (scope, digest) exists.
+ * ids[i] receives the new or the existing row; dup[i] (dup may be NULL)
+ * whether it existed. */
+enum kith_status store_memories_add(struct store *st, const struct store_memory_new *m,
+				    size_t n, int64_t *ids, bool *dup, char **why) KITH_MUST_CHECK;
+/* The rows of ids[0..n) that exist, in the order asked. */
+enum kith_status store_memories_get(struct store *st, const int64_t *ids, size_t n,
+				    struct store_memory **out, size_t *nout,
+				    char **why) KITH_MUST_CHECK;
+/* Up to `limit` rows (0 = all) not held by the index `key` (pending, or
+ * embedded by another embedder), oldest first. */
+enum kith_status store_memories_pending(struct store *st, const char *key, size_t limit,
+					struct store_memory **out, size_t *n,
+					char **why) KITH_MUST_CHECK;
+/* How many rows are not held by the index `key`. */
+enum kith_status store_memories_pending_count(struct store *st, const char *key, size_t *n,
+					      char **why) KITH_MUST_CHECK;
+/* Record that the index `key` holds ids[0..n) (one transaction). */
+enum kith_status store_memories_mark_embedded(struct store *st, const int64_t *ids, size_t n,
+					      const char *key, char **why) KITH_MUST_CHECK;
+
+/* A keyword match: higher score = better (BM25, sign flipped). */
+struct store_memory_match {
+	int64_t id;
+	double score;
+};
+
+/* Keyword search over text, speaker, tags and context of one scope with
+ * BM25, best first.  `query` is any user text: it is turned into a safe FTS5
+ * query (store_fts_query), so it can never be a syntax error.  No usable
+ * words = no matches.  *out is heap (caller frees). */
+enum kith_status store_memories_search(struct store *st, const char *scope, const char *query,
+				       size_t limit, struct store_memory_match **out, size_t *n,
+				       char **why) KITH_MUST_CHECK;
+/* The FTS5 query for user text: every word quoted, joined with OR (common
+ * function words dropped unless nothing else is left); NULL when the text
+ * has no words.  Caller frees. */
+char *store_fts_query(const char *text);
+/* The `limit` newest memories of a scope, newest first. */
+enum kith_status store_memories_recent(struct store *st, const char *scope, size_t limit,
+				       struct store_memory **out, size_t *n,
+				       char **why) KITH_MUST_CHECK;
+void store_memories_free(struct store_memory *rows, size_t n);
 
 #endif

@@ -105,6 +105,9 @@ struct fake_llm {
 	struct strvec models;         /* normalised names */
 	struct strvec seen;           /* models requested so far */
 	size_t embed_dim;
+	int embed_fail_status;        /* scripted embedding failures … */
+	size_t embed_fail_left;       /* … for this many more requests */
+	double embed_scale;           /* embeddings are multiplied by this */
 	struct recorded *reqs;
 	size_t nreqs, reqcap;
 	uint64_t serial;              /* feeds ids */
@@ -1268,7 +1271,7 @@ static enum MHD_Result handle_chat(struct exchange *ex)
 
 /* A deterministic unit vector for text: components from a generator seeded
  * with the text's hash, L2-normalised, rounded to float32 like real ones. */
-static json_t *embed_vector(const char *text, size_t dim)
+static json_t *embed_vector(const char *text, size_t dim, double scale)
 {
 	double *v = xcalloc(dim, sizeof *v);
 	uint64_t st = fnv1a(text, strlen(text));
@@ -1281,7 +1284,7 @@ static json_t *embed_vector(const char *text, size_t dim)
 	}
 	norm = sqrt(norm);
 	for (size_t i = 0; i < dim; i++)
-		json_array_append_new(arr, json_real((float)(v[i] / norm)));
+		json_array_append_new(arr, json_real((float)(v[i] / norm * scale)));
 	free(v);
 	return arr;
 }
@@ -1329,6 +1332,16 @@ static bool embed_inputs(const json_t *input, bool tokens_ok, struct strvec *out
 	return true;
 }
 
+static double embed_scale(struct exchange *ex)
+{
+	double scale;
+
+	pthread_mutex_lock(&ex->f->lock);
+	scale = ex->f->embed_scale;
+	pthread_mutex_unlock(&ex->f->lock);
+	return scale;
+}
+
 static size_t embed_dim(struct exchange *ex)
 {
 	long long dims;
@@ -1351,6 +1364,27 @@ static long embed_tokens(const struct strvec *texts)
 	return approx_tokens(chars);
 }
 
+/* A scripted embedding failure for this request, or 0. */
+static int take_embed_failure(struct fake_llm *f)
+{
+	int status = 0;
+
+	pthread_mutex_lock(&f->lock);
+	if (f->embed_fail_left) {
+		f->embed_fail_left--;
+		status = f->embed_fail_status;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return status;
+}
+
+static enum MHD_Result send_embed_failure(struct exchange *ex, int status)
+{
+	struct fake_reply r = { .status = status };
+
+	return send_scripted_error(ex, &r);
+}
+
 /* POST /api/embed: absent input embeds nothing (a load), like Ollama. */
 static enum MHD_Result ollama_embed(struct exchange *ex)
 {
@@ -1361,17 +1395,22 @@ static enum MHD_Result ollama_embed(struct exchange *ex)
 	struct strvec texts = { 0 };
 	json_t *vecs, *body;
 	size_t dim;
+	double scale;
+	int fail;
 
 	if (status)
 		return send_problem(ex, status, msg);
+	if ((fail = take_embed_failure(ex->f)))
+		return send_embed_failure(ex, fail);
 	if (input && !embed_inputs(input, false, &texts)) {
 		strvec_clear(&texts);
 		return send_problem(ex, 400, xstrdup("invalid input type"));
 	}
 	dim = embed_dim(ex);
+	scale = embed_scale(ex);
 	vecs = json_array();
 	for (size_t i = 0; i < texts.n; i++)
-		json_array_append_new(vecs, embed_vector(texts.v[i], dim));
+		json_array_append_new(vecs, embed_vector(texts.v[i], dim, scale));
 	body = json_pack("{s:s,s:o,s:i,s:i,s:I}", "model", model, "embeddings", vecs,
 			 "total_duration", 14143917, "load_duration", 1019500,
 			 "prompt_eval_count", (json_int_t)embed_tokens(&texts));
@@ -1390,7 +1429,8 @@ static enum MHD_Result ollama_embeddings_legacy(struct exchange *ex)
 	if (status)
 		return send_problem(ex, status, msg);
 	return send_json(ex, 200, json_pack("{s:o}", "embedding",
-					    embed_vector(prompt ? prompt : "", embed_dim(ex))),
+					    embed_vector(prompt ? prompt : "", embed_dim(ex),
+						 embed_scale(ex))),
 			 NULL);
 }
 
@@ -1403,19 +1443,24 @@ static enum MHD_Result openai_embeddings(struct exchange *ex)
 	json_t *data, *body;
 	long tokens;
 	size_t dim;
+	double scale;
+	int fail;
 
 	if (status)
 		return send_problem(ex, status, msg);
+	if ((fail = take_embed_failure(ex->f)))
+		return send_embed_failure(ex, fail);
 	if (!embed_inputs(json_object_get(ex->req, "input"), true, &texts) || !texts.n) {
 		strvec_clear(&texts);
 		return send_problem(ex, 400, xstrdup("invalid input type"));
 	}
 	dim = embed_dim(ex);
+	scale = embed_scale(ex);
 	data = json_array();
 	for (size_t i = 0; i < texts.n; i++)
 		json_array_append_new(data, json_pack("{s:s,s:i,s:o}", "object", "embedding",
 						      "index", (int)i, "embedding",
-						      embed_vector(texts.v[i], dim)));
+						      embed_vector(texts.v[i], dim, scale)));
 	tokens = embed_tokens(&texts);
 	body = json_pack("{s:s,s:o,s:s,s:{s:I,s:I}}", "object", "list", "data", data,
 			 "model", model, "usage", "prompt_tokens", (json_int_t)tokens,
@@ -1640,6 +1685,7 @@ struct fake_llm *fake_llm_start_port(enum fake_llm_mode mode, int port)
 	f->dialect = &dialects[mode];
 	f->default_reply = xstrdup("ok");
 	f->embed_dim = DEFAULT_EMBED_DIM;
+	f->embed_scale = 1.0;
 	pthread_mutex_init(&f->lock, NULL);
 
 	memset(&sa, 0, sizeof sa);
@@ -1729,6 +1775,21 @@ void fake_llm_set_embed_dim(struct fake_llm *f, size_t dim)
 {
 	pthread_mutex_lock(&f->lock);
 	f->embed_dim = dim ? (dim < MAX_EMBED_DIM ? dim : MAX_EMBED_DIM) : DEFAULT_EMBED_DIM;
+	pthread_mutex_unlock(&f->lock);
+}
+
+void fake_llm_set_embed_scale(struct fake_llm *f, double scale)
+{
+	pthread_mutex_lock(&f->lock);
+	f->embed_scale = scale;
+	pthread_mutex_unlock(&f->lock);
+}
+
+void fake_llm_fail_embeds(struct fake_llm *f, int status, size_t n)
+{
+	pthread_mutex_lock(&f->lock);
+	f->embed_fail_status = status;
+	f->embed_fail_left = status >= 400 ? n : 0;
 	pthread_mutex_unlock(&f->lock);
 }
 

@@ -58,6 +58,13 @@ void fake_llm_set_default_reply(struct fake_llm *f, const char *content);
 void fake_llm_set_models(struct fake_llm *f, const char *const *models);
 /* Dimension of the deterministic embeddings it returns (default 8). */
 void fake_llm_set_embed_dim(struct fake_llm *f, size_t dim);
+/* Embeddings are unit vectors times `scale` (default 1; 0 = all zeros),
+ * for testing callers that normalise. */
+void fake_llm_set_embed_scale(struct fake_llm *f, double scale);
+/* The next n embedding requests (/api/embed, /v1/embeddings) fail with
+ * HTTP `status` (>= 400) and the provider's error body; chat replies are
+ * not affected.  n = 0 clears. */
+void fake_llm_fail_embeds(struct fake_llm *f, int status, size_t n);
 size_t fake_llm_pending(struct fake_llm *f);  /* scripted replies not yet served */
 
 /* Recorded requests, in arrival order. */

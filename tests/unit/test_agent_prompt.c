@@ -6,7 +6,7 @@ static void test_prompt_states_time_persona_and_partner(void)
 {
 	struct agent_deps deps = { .persona = "You are Wren.", .timezone = "Europe/Berlin" };
 	struct agent_turn_in in = { .channel = "console", .author_id = "u1", .author_name = "Ada" };
-	char *p = agent_system_prompt(&deps, &in, 1700000000000LL);
+	char *p = agent_system_prompt(&deps, &in, 1700000000000LL, NULL);
 
 	CHECK(strncmp(p, "You are Wren.", 13) == 0);
 	CHECK_CONTAINS(p, "14 November 2023");
@@ -15,7 +15,7 @@ static void test_prompt_states_time_persona_and_partner(void)
 	CHECK_CONTAINS(p, "console with Ada");
 	free(p);
 	deps.timezone = "No/Such_Zone";
-	p = agent_system_prompt(&deps, &in, 0);
+	p = agent_system_prompt(&deps, &in, 0, NULL);
 	CHECK_CONTAINS(p, "unknown");
 	free(p);
 }

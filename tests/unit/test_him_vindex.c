@@ -148,9 +148,9 @@ static void test_invalid_options(void)
 	CHECK_CONTAINS(why, "dimension 0");
 	CHECK(!vi);
 	free(why), why = NULL;
-	o.dim = 513;
+	o.dim = HIM_VINDEX_MAX_DIM + 1;
 	CHECK_EQ(him_vindex_open(h, &o, &vi, &why), KITH_EINVAL);
-	CHECK_CONTAINS(why, "1..512");
+	CHECK_CONTAINS(why, "1..4096");
 	free(why), why = NULL;
 	o = opts("", 8, false);
 	CHECK_EQ(him_vindex_open(h, &o, &vi, &why), KITH_EINVAL);
@@ -306,6 +306,66 @@ static void test_stats_and_score_tiles(void)
 	him_vindex_close(vi);
 	him_close(h);
 	free(v);
+}
+
+/* A 1536-dimensional index (text-embedding-3-small): tiles, segments and
+ * queries follow HIM_VINDEX_MAX_DIM, and the index's top 10 is the exact
+ * top 10, across a reopen. */
+#define WIDE 1536
+
+static void test_wide_vectors(void)
+{
+	struct him *h = him_test_open("wide");
+	struct him_vindex_options o = opts("text-embedding-3-small", WIDE, false);
+	struct him_vindex *vi;
+	struct him_vindex_info info;
+	size_t n = 400, nc = 8;
+	float *c = xmalloc(nc * WIDE * sizeof(float)), *v = xmalloc(n * WIDE * sizeof(float));
+	float *q = xmalloc(WIDE * sizeof(float));
+	int mismatches = 0;
+
+	REQUIRE(h);
+	rng = 0x5151;
+	for (size_t i = 0; i < nc * WIDE; i++)
+		c[i] = gauss();
+	for (size_t i = 0; i < n; i++)
+		for (size_t d = 0; d < WIDE; d++)
+			v[i * WIDE + d] = c[(i % nc) * WIDE + d] + 0.6f * gauss();
+	vi = vopen(h, &o);
+	REQUIRE(vi);
+	CHECK_EQ(him_vindex_dim(vi), WIDE);
+	add_all(vi, v, n / 2, 1);
+	flush(vi);
+	add_all(vi, v + n / 2 * WIDE, n - n / 2, 1 + (int64_t)(n / 2));   /* an incremental merge */
+	flush(vi);
+	him_vindex_info(vi, &info);
+	CHECK_EQ(info.vectors, n);
+	CHECK(info.leaves >= n / 64);
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < 16; i++) {
+			struct him_vindex_hit truth[10], got[10];
+			size_t nt, ng;
+
+			for (size_t d = 0; d < WIDE; d++)
+				q[d] = c[(i % nc) * WIDE + d] + 0.6f * gauss();
+			nt = search(vi, q, 10, 0, 0, true, truth);
+			ng = search(vi, q, 10, 100000, 1.0, false, got);
+			CHECK_EQ(nt, 10);
+			CHECK_EQ(ng, nt);
+			for (size_t j = 0; j < 10 && ng == nt; j++)
+				mismatches += truth[j].id != got[j].id || truth[j].score != got[j].score;
+		}
+		/* reopen: the tree comes back from its 1536-d node tiles */
+		him_vindex_close(vi);
+		vi = vopen(h, &o);
+		REQUIRE(vi);
+	}
+	CHECK_EQ(mismatches, 0);
+	him_vindex_close(vi);
+	him_close(h);
+	free(q);
+	free(v);
+	free(c);
 }
 
 /* ---- freshness, merges ----------------------------------------------------------- */
@@ -640,6 +700,7 @@ int main(void)
 	RUN(test_invalid_options);
 	RUN(test_same_top10_as_exact);
 	RUN(test_stats_and_score_tiles);
+	RUN(test_wide_vectors);
 	RUN(test_fresh_then_merged);
 	RUN(test_incremental_merge_splits);
 	RUN(test_restart_reloads);

@@ -71,9 +71,11 @@ static enum kith_status echo_run(const struct tool_ctx *ctx, const json_t *args,
 }
 
 static const struct tool_def echo_tool = {
-	"echo", "Echo the city.",
-	"{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}},\"required\":[\"city\"]}",
-	echo_run,
+	.name = "echo",
+	.description = "Echo the city.",
+	.parameters = "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}},"
+		      "\"required\":[\"city\"]}",
+	.run = echo_run,
 };
 
 static void test_registry_call_paths(void)
