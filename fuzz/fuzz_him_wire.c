@@ -6,6 +6,7 @@
  * (levels 0..31, max >= min, 1..32 tiles, confidences in [0, 1], boxes
  * with positive sizes, 64-byte signatures), and a success builds its
  * response JSON without trouble. */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,37 @@ static void merge_and_replay(const char *p, size_t n)
 	check_status(st, why);
 }
 
+/* Semantic records, for a 4-dimensional index: vectors are finite and of
+ * that size, each text is non-empty, ids are unique. */
+static void records(const char *p, size_t n)
+{
+	struct him_wire_records r;
+	char *why = NULL;
+	enum kith_status st = him_wire_parse_records(p, n, "emb", 4, &r, &why);
+
+	if (st == KITH_ETOOBIG) {   /* a cap, also reported as "field: reason" */
+		if (!why || !strchr(why, ':'))
+			abort();
+		free(why);
+		him_wire_records_release(&r);
+		return;
+	}
+	for (size_t i = 0; !st && i < r.n * 4; i++)
+		if (!isfinite(r.vecs[i]))
+			abort();
+	for (size_t i = 0; !st && i < r.ntexts; i++)
+		if (!r.texts[i] || !*r.texts[i] || r.text_at[i] >= r.n)
+			abort();
+	for (size_t i = 0; !st && i < r.n; i++)
+		for (size_t j = i + 1; j < r.n; j++)
+			if (r.ids[i] == r.ids[j])
+				abort();
+	if (!st && (!r.snapshot_id || !r.stream))
+		abort();
+	him_wire_records_release(&r);
+	check_status(st, why);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -128,6 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	hints(copy, size);
 	snapshot(copy, size);
 	merge_and_replay(copy, size);
+	records(copy, size);
 	free(copy);
 	return 0;
 }

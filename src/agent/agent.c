@@ -226,7 +226,6 @@ enum kith_status agent_turn(const struct agent_deps *deps, struct store *st,
 	transcript_add(&t, LLM_MSG_SYSTEM, system);
 	free(system);
 	free(memories);
-	free(recent);
 	for (size_t i = 0; i < history.n; i++)
 		transcript_add(&t, history.msgs[i].role, history.msgs[i].content);
 	transcript_release(&history);
@@ -275,7 +274,8 @@ out:
 	/* Last, also when the model failed: what was said is kept, and this
 	 * turn's recall did not find its own message. */
 	if (out->message_id)
-		agent_remember_message(deps, st, in, out->message_id);
+		agent_remember_message(deps, st, in, out->message_id, recent);
+	free(recent);
 	seen_release(&seen);
 	transcript_release(&t);
 	return rc;

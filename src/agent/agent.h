@@ -81,9 +81,12 @@ double agent_message_salience(const char *text, int min_chars);
 char *agent_recall_section(const struct agent_deps *deps, struct store *st,
 			   const struct agent_turn_in *in, const char *recent, int64_t now_ms);
 
-/* Store the user's message as a memory when it is significant. */
+/* Store the user's message as a memory when it is significant.  `recent`
+ * (may be NULL) is the conversation before it: its last lines are kept as
+ * the memory's context, so a short turn can be found by its topic. */
 void agent_remember_message(const struct agent_deps *deps, struct store *st,
-			    const struct agent_turn_in *in, int64_t message_id);
+			    const struct agent_turn_in *in, int64_t message_id,
+			    const char *recent);
 
 /* Store an action the agent took (a tool that changes something). */
 void agent_remember_action(const struct agent_deps *deps, struct store *st,

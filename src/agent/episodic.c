@@ -26,6 +26,8 @@
 #define QUERY_MAX 800            /* bytes of the widened query */
 #define ACTION_SALIENCE 0.45     /* SEL: agent actions */
 #define IMPORTANT_SALIENCE 0.7   /* marked with '!' in the prompt */
+#define CONTEXT_LINES 2          /* lines of conversation kept as context */
+#define CONTEXT_MAX 300          /* bytes of them */
 
 /* Phrases with which people hand over something to keep. */
 static const char *const keep_phrases[] = {
@@ -201,14 +203,39 @@ char *agent_recall_section(const struct agent_deps *deps, struct store *st,
 	return buf_detach(&b);
 }
 
+/* The last CONTEXT_LINES lines of the conversation, at most CONTEXT_MAX
+ * bytes (heap, NULL when there is none). */
+static char *context_of(const char *recent)
+{
+	size_t len = recent ? strlen(recent) : 0, start = len;
+	int lines = 0;
+
+	while (len > 0 && recent[len - 1] == '\n')
+		len--;
+	start = len;
+	while (start > 0 && lines < CONTEXT_LINES) {
+		start--;
+		if (start == 0 || recent[start - 1] == '\n')
+			lines++;
+	}
+	if (len - start > CONTEXT_MAX) {
+		start = len - CONTEXT_MAX;
+		while (start < len && ((unsigned char)recent[start] & 0xC0) == 0x80)
+			start++;
+	}
+	return len > start ? xstrndup(recent + start, len - start) : NULL;
+}
+
 static void remember(const struct agent_deps *deps, struct store *st, const struct agent_turn_in *in,
-		     const char *text, const char *tags, double salience, const char *source)
+		     const char *text, const char *tags, double salience, const char *source,
+		     const char *context)
 {
 	char scope[MEMORY_SCOPE_MAX + 1];
 	char *why = NULL;
 	struct memory_new m = {
 		.scope = scope, .speaker = speaker_of(in), .text = text, .tags = tags,
 		.salience = salience, .created_at = in->created_at, .source = source,
+		.context = context,
 	};
 
 	memory_scope(deps, in, scope);
@@ -219,11 +246,12 @@ static void remember(const struct agent_deps *deps, struct store *st, const stru
 }
 
 void agent_remember_message(const struct agent_deps *deps, struct store *st,
-			    const struct agent_turn_in *in, int64_t message_id)
+			    const struct agent_turn_in *in, int64_t message_id,
+			    const char *recent)
 {
 	double sal;
 	const char *text = in->text ? in->text : "";
-	char *body, *tags, *source;
+	char *body, *tags, *source, *context;
 
 	if (!deps->memory)
 		return;
@@ -235,7 +263,9 @@ void agent_remember_message(const struct agent_deps *deps, struct store *st,
 	tags = xasprintf("user_message,channel:%s,user:%s", in->channel ? in->channel : "",
 			 in->author_id ? in->author_id : "");
 	source = xasprintf("message:%lld", (long long)message_id);
-	remember(deps, st, in, body, tags, sal, source);
+	context = context_of(recent);
+	remember(deps, st, in, body, tags, sal, source, context);
+	free(context);
 	free(body);
 	free(tags);
 	free(source);
@@ -252,7 +282,7 @@ void agent_remember_action(const struct agent_deps *deps, struct store *st,
 	body = xasprintf("kith ran %s for %s with %.*s", tool, speaker_of(in),
 			 (int)utf8_cut(args, strlen(args), 160), args);
 	tags = xasprintf("agent_action,%s", tool);
-	remember(deps, st, in, body, tags, ACTION_SALIENCE, NULL);
+	remember(deps, st, in, body, tags, ACTION_SALIENCE, NULL, NULL);
 	free(body);
 	free(tags);
 }

@@ -24,6 +24,7 @@
  * the same question over the same index state names the same trace. */
 #include "him/api_int.h"
 #include "him/blake3.h"
+#include "him/wire.h"
 #include "him/wire_int.h"
 #include "core/alloc.h"
 #include "core/clock.h"
@@ -37,8 +38,6 @@
 
 #define SEM_VERSION "kith-semantic/1"
 #define SEM_DEFAULT_STREAM "emb"
-#define SEM_MAX_RECORDS 1024      /* records in one POST /v1/records */
-#define SEM_MAX_TEXT 32768        /* bytes of one record's text */
 #define SEM_DEFAULT_K 10
 #define SEM_MAX_INDEXES 256       /* map entries: open indexes and known absences */
 #define SEM_MAX_BOXES 256         /* hint regions a search favours */
@@ -263,128 +262,7 @@ static void fail_with(struct httpd_resp *resp, int status, enum kith_status st, 
 
 /* ---- POST /v1/records ------------------------------------------------------ */
 
-struct records {
-	json_t *root;
-	const char *snapshot_id, *stream;
-	size_t n;
-	int64_t *ids;
-	float *vecs;              /* n * dim */
-	const char **texts;       /* texts to embed, in record order */
-	size_t *text_at;          /* record index of each text */
-	size_t ntexts;
-};
-
-static void records_release(struct records *r)
-{
-	json_decref(r->root);
-	free(r->ids);
-	free(r->vecs);
-	free(r->texts);
-	free(r->text_at);
-	memset(r, 0, sizeof(*r));
-}
-
-static int cmp_id(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* One record: {"id": int64, "text": "…"} or {"id": int64, "vector": [dim floats]}. */
-static enum kith_status parse_record(struct records *r, const json_t *v, size_t i, int dim,
-				     char **why)
-{
-	char base[WIRE_PATH_MAX];
-	json_t *id = wire_field(v, "id"), *text = wire_field(v, "text");
-	json_t *vec = wire_field(v, "vector"), *x;
-	enum kith_status st;
-	size_t k;
-
-	snprintf(base, sizeof(base), "records[%zu]", i);
-	if ((st = wire_want_object(v, base, why)))
-		return st;
-	if (!json_is_integer(id))
-		return kith_why(why, KITH_EINVAL, "%s.id: expected an integer", base);
-	r->ids[i] = (int64_t)json_integer_value(id);
-	if (!text == !vec)
-		return kith_why(why, KITH_EINVAL, "%s: expected exactly one of \"text\" and "
-				"\"vector\"", base);
-	if (text) {
-		if (!json_is_string(text) || json_string_length(text) == 0 ||
-		    memchr(json_string_value(text), '\0', json_string_length(text)))
-			return kith_why(why, KITH_EINVAL, "%s.text: expected a non-empty string",
-					base);
-		if (json_string_length(text) > SEM_MAX_TEXT)
-			return kith_why(why, KITH_ETOOBIG, "%s.text: longer than %d bytes", base,
-					SEM_MAX_TEXT);
-		r->texts[r->ntexts] = json_string_value(text);
-		r->text_at[r->ntexts++] = i;
-		return KITH_OK;
-	}
-	if (!json_is_array(vec) || json_array_size(vec) != (size_t)dim)
-		return kith_why(why, KITH_EINVAL, "%s.vector: expected an array of %d numbers "
-				"(the index's dimension), got %s%zu", base, dim,
-				json_is_array(vec) ? "" : "a non-array, size ",
-				json_is_array(vec) ? json_array_size(vec) : (size_t)0);
-	json_array_foreach(vec, k, x) {
-		double d = json_number_value(x);
-
-		if (!json_is_number(x) || !isfinite(d) || fabs(d) > FLT_MAX)
-			return kith_why(why, KITH_EINVAL, "%s.vector[%zu]: expected a finite number",
-					base, k);
-		r->vecs[i * (size_t)dim + k] = (float)d;
-	}
-	return KITH_OK;
-}
-
-static enum kith_status parse_records(const struct httpd_req *req, int dim, struct records *r,
-				      char **why)
-{
-	json_t *arr, *v;
-	int64_t *sorted;
-	enum kith_status st;
-	size_t i;
-
-	r->stream = SEM_DEFAULT_STREAM;
-	if (!(r->root = wire_parse_body(req->body, req->body_len, why)))
-		return KITH_EINVAL;
-	if ((st = wire_want_object(r->root, "body", why)) ||
-	    (st = wire_get_name(r->root, "", "snapshot_id", true, &r->snapshot_id, why)) ||
-	    (st = wire_get_name(r->root, "", "stream", false, &r->stream, why)))
-		return st;
-	arr = wire_field(r->root, "records");
-	if (!json_is_array(arr) || json_array_size(arr) == 0)
-		return kith_why(why, KITH_EINVAL, "records: expected a non-empty array");
-	if (json_array_size(arr) > SEM_MAX_RECORDS)
-		return kith_why(why, KITH_ETOOBIG, "records: more than %d in one request; send "
-				"them in several", SEM_MAX_RECORDS);
-	r->n = json_array_size(arr);
-	r->ids = xcalloc(r->n, sizeof(*r->ids));
-	r->vecs = xcalloc(r->n * (size_t)dim, sizeof(*r->vecs));
-	r->texts = xcalloc(r->n, sizeof(*r->texts));
-	r->text_at = xcalloc(r->n, sizeof(*r->text_at));
-	json_array_foreach(arr, i, v) {
-		if ((st = parse_record(r, v, i, dim, why)))
-			return st;
-	}
-	/* One vector per id and request: which of two would win is not
-	 * something a client should have to guess. */
-	sorted = xmalloc(r->n * sizeof(*sorted));
-	memcpy(sorted, r->ids, r->n * sizeof(*sorted));
-	qsort(sorted, r->n, sizeof(*sorted), cmp_id);
-	for (i = 1; i < r->n; i++) {
-		if (sorted[i] == sorted[i - 1]) {
-			st = kith_why(why, KITH_EINVAL, "records: id %lld appears more than once",
-				      (long long)sorted[i]);
-			break;
-		}
-	}
-	free(sorted);
-	return st;
-}
-
-static enum kith_status embed_texts(const struct him_embedder *emb, struct records *r,
+static enum kith_status embed_texts(const struct him_embedder *emb, struct him_wire_records *r,
 				    char **why)
 {
 	float *out;
@@ -404,7 +282,7 @@ static enum kith_status embed_texts(const struct him_embedder *emb, struct recor
 void api_records(const struct httpd_req *req, struct httpd_resp *resp)
 {
 	struct him_api *a = api_of(req);
-	struct records r = { 0 };
+	struct him_wire_records r = { 0 };
 	struct him_vindex *vi = NULL;
 	char *why = NULL;
 	enum kith_status st;
@@ -413,7 +291,8 @@ void api_records(const struct httpd_req *req, struct httpd_resp *resp)
 		httpd_error(resp, 501, "semantic records are off: this server has no embedder");
 		return;
 	}
-	st = parse_records(req, a->emb.dim, &r, &why);
+	st = him_wire_parse_records(req->body, req->body_len, SEM_DEFAULT_STREAM, a->emb.dim, &r,
+				    &why);
 	if (!st)
 		st = snapshot_exists(a->h, r.snapshot_id, &why);
 	if (st) {
@@ -441,7 +320,7 @@ void api_records(const struct httpd_req *req, struct httpd_resp *resp)
 	httpd_json(resp, 201, json_pack("{s:I, s:s}", "added", (json_int_t)r.n, "stream",
 					him_vindex_stream(vi)));
 out:
-	records_release(&r);
+	him_wire_records_release(&r);
 }
 
 /* ---- answers: live and replayed alike ------------------------------------ */

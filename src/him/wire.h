@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/buf.h"
 #include "core/status.h"
@@ -96,5 +97,26 @@ json_t *him_wire_tile_json(const struct him_tile_meta *m, const void *payload, s
 json_t *him_wire_snapshots_json(const struct him_snapshot *s, size_t n);
 /* {"snapshot_id", "tiles", "resolved", "conflicts"?} */
 json_t *him_wire_merge_json(const struct him_merge_result *r);
+
+/* POST /v1/records: semantic records for the index of dimension `dim`
+ * (1..HIM_VINDEX_MAX_DIM).  stream defaults to `default_stream`; strings and
+ * texts are borrowed from root.  KITH_ETOOBIG for too many records or a too
+ * long text. */
+#define HIM_WIRE_MAX_VRECORDS 1024        /* records in one body */
+#define HIM_WIRE_MAX_RECORD_TEXT 32768    /* bytes of one record's text */
+struct him_wire_records {
+	json_t *root;
+	const char *snapshot_id, *stream;
+	size_t n;
+	int64_t *ids;
+	float *vecs;              /* n * dim; rows of text records are zero */
+	const char **texts;       /* texts to embed, in record order */
+	size_t *text_at;          /* record index of each text */
+	size_t ntexts;
+};
+enum kith_status him_wire_parse_records(const char *body, size_t len, const char *default_stream,
+					int dim, struct him_wire_records *out,
+					char **why) KITH_MUST_CHECK;
+void him_wire_records_release(struct him_wire_records *r);
 
 #endif

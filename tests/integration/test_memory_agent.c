@@ -91,6 +91,9 @@ static void test_remembers_and_recalls_across_runs(void)
 	CHECK_CONTAINS(sys, "Ingrid lives in Tromso and loves sailing");
 	CHECK_CONTAINS(sys, "[today!]");
 	free(sys);
+	/* The question is kept with the conversation before it as context. */
+	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM memories WHERE text LIKE "
+				   "'%Where does Ingrid live%' AND context LIKE '%kith: Noted.%'"), 1);
 
 	/* Nothing is stored twice. */
 	ask(&e, "Please remember that my sister Ingrid lives in Tromso and loves sailing.");
