@@ -67,24 +67,6 @@ static void greet(struct app *app)
 	fflush(stdout);
 }
 
-/* Wait until a signal arrives or every channel's input has ended.
- * Returns 1 when a signal asked us to stop. */
-static int wait_for_end(struct dispatcher *d, const sigset_t *signals)
-{
-	struct timespec tick = { 0, 200 * 1000000L };
-
-	for (;;) {
-		int sig = sigtimedwait(signals, NULL, &tick);
-
-		if (sig == SIGINT || sig == SIGTERM) {
-			log_info("kith", "%s received; shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
-			return 1;
-		}
-		if (dispatcher_closed_channels(d) >= 1)
-			return 0;
-	}
-}
-
 int cli_chat(int argc, char **argv)
 {
 	struct app app;
@@ -106,10 +88,7 @@ int cli_chat(int argc, char **argv)
 		greet(&app);
 	}
 
-	sigemptyset(&signals);
-	sigaddset(&signals, SIGINT);
-	sigaddset(&signals, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &signals, NULL);
+	cli_block_signals(&signals);
 
 	d = dispatcher_new(&app.deps, config_db_path(app.cfg), 2);
 	console = console_channel_new(STDIN_FILENO, stdout, interactive, getenv("USER"));
@@ -120,7 +99,7 @@ int cli_chat(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	by_signal = wait_for_end(d, &signals);
+	by_signal = cli_wait_for_end(d, &signals, 1);
 	chan_stop(console);
 	dispatcher_stop(d, by_signal);
 	log_info("kith", "stopped");

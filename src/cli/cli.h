@@ -7,6 +7,8 @@
 
 #include "agent/agent.h"
 
+#include <signal.h>
+
 #define EXIT_USAGE 2
 
 struct config;
@@ -37,6 +39,14 @@ void app_release(struct app *app);
 
 int cli_chat(int argc, char **argv);
 int cli_ask(int argc, char **argv);
+/* runtime.c: block SIGINT/SIGTERM in this thread and every thread it
+ * starts afterwards; then wait for one of them (returns 1) or until
+ * `nchannels` channels have closed their input (returns 0). */
+struct dispatcher;
+void cli_block_signals(sigset_t *signals);
+int cli_wait_for_end(struct dispatcher *d, const sigset_t *signals, int nchannels);
+
+int cli_run(int argc, char **argv);
 int cli_config(int argc, char **argv);
 int cli_migrate(int argc, char **argv);
 int cli_version(int argc, char **argv);

@@ -17,6 +17,8 @@ static int cli_help(int argc, char **argv);
 static const struct subcommand subcommands[] = {
 	{ "chat", "", "chat with kith in this terminal (the default)", cli_chat },
 	{ "ask", "TEXT…", "send one message, print the reply and exit", cli_ask },
+	{ "run", "", "run the daemon: Discord when DISCORD_BOT_TOKEN is set, else the console",
+	  cli_run },
 	{ "him", "serve|profile|fsck", "the HIM memory service, its hardware profile and store check",
 	  cli_him },
 	{ "eval", "locomo PATH", "retrieval quality of memory on the LoCoMo benchmark", cli_eval },

@@ -1,0 +1,136 @@
+/* run.c — `kith run`: the daemon.  Starts every configured channel side by
+ * side on one dispatcher, and runs until SIGINT/SIGTERM or until every
+ * channel has closed (a fatal Discord close code closes its channel).
+ *
+ * CHANNEL_TYPE picks the channels: "auto" runs Discord when
+ * DISCORD_BOT_TOKEN is set, else the console; "console" and "discord" force
+ * one.  Signal is not built yet and says so instead of silently running
+ * something else. */
+#include "cli/cli.h"
+#include "agent/dispatcher.h"
+#include "channel/channel.h"
+#include "channel/discord/discord.h"
+#include "config/config.h"
+#include "core/log.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_CHANNELS 4
+#define WORKERS 4
+
+struct channels {
+	struct channel *ch[MAX_CHANNELS];
+	int n;
+};
+
+static int add_discord(struct app *app, struct channels *cs)
+{
+	struct discord_config dc = { 0 };
+	char *why = NULL;
+	struct channel *ch;
+
+	dc.token = config_str(app->cfg, CFG_DISCORD_BOT_TOKEN);
+	dc.api_url = config_str(app->cfg, CFG_DISCORD_API_URL);
+	if (!dc.token) {
+		fprintf(stderr, "kith: CHANNEL_TYPE=discord needs DISCORD_BOT_TOKEN (the bot's token "
+				"from the Discord developer portal)\n");
+		return EXIT_USAGE;
+	}
+	if (!(ch = discord_channel_new(&dc, &why))) {
+		fprintf(stderr, "kith: %s\n", why ? why : "cannot set up Discord");
+		free(why);
+		return EXIT_USAGE;
+	}
+	cs->ch[cs->n++] = ch;
+	return 0;
+}
+
+static int pick_channels(struct app *app, struct channels *cs)
+{
+	const char *type = config_str(app->cfg, CFG_CHANNEL_TYPE);
+	bool discord = config_str(app->cfg, CFG_DISCORD_BOT_TOKEN) != NULL;
+	bool signal = config_str(app->cfg, CFG_SIGNAL_NUMBER) != NULL;
+	int rc = 0;
+
+	if (strcmp(type, "signal") == 0 || (strcmp(type, "auto") == 0 && signal && !discord)) {
+		fprintf(stderr, "kith: the Signal channel is not available in this version; "
+				"use CHANNEL_TYPE=discord or console\n");
+		return EXIT_USAGE;
+	}
+	if (strcmp(type, "discord") == 0 || (strcmp(type, "auto") == 0 && discord))
+		rc = add_discord(app, cs);
+	if (!rc && (strcmp(type, "console") == 0 || cs->n == 0)) {
+		int interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+
+		cs->ch[cs->n++] = console_channel_new(STDIN_FILENO, stdout, interactive,
+						      getenv("USER"));
+	}
+	if (signal && strcmp(type, "auto") == 0 && discord)
+		log_warn("kith", "SIGNAL_NUMBER is set but the Signal channel is not available in "
+			 "this version; running Discord only");
+	return rc;
+}
+
+/* A channel that stopped for good (Discord's fatal close codes) makes the
+ * daemon exit non-zero with the reason. */
+static int channel_failures(struct channels *cs)
+{
+	int failed = 0;
+
+	for (int i = 0; i < cs->n; i++) {
+		char *why = NULL;
+
+		if (strcmp(chan_name(cs->ch[i]), "discord") == 0 &&
+		    discord_state(cs->ch[i], &why) == DISCORD_FAILED) {
+			fprintf(stderr, "kith: Discord stopped: %s\n", why ? why : "fatal error");
+			failed = 1;
+		}
+		free(why);
+	}
+	return failed;
+}
+
+int cli_run(int argc, char **argv)
+{
+	struct app app;
+	struct dispatcher *d = NULL;
+	struct channels cs = { 0 };
+	sigset_t signals;
+	char *why = NULL;
+	int rc, by_signal, started = 0;
+
+	rc = app_init(&app, APP_STORE | APP_AGENT);
+	if (rc)
+		goto out;
+	if ((rc = pick_channels(&app, &cs)))
+		goto out;
+	cli_block_signals(&signals);
+	d = dispatcher_new(&app.deps, config_db_path(app.cfg), WORKERS);
+	if (dispatcher_start(d, &why) != KITH_OK)
+		goto fail;
+	for (; started < cs.n; started++) {
+		if (chan_start(cs.ch[started], dispatcher_inbox(d), &why) != KITH_OK)
+			goto fail;
+		log_info("kith", "%s channel started", chan_name(cs.ch[started]));
+	}
+	by_signal = cli_wait_for_end(d, &signals, cs.n);
+	rc = channel_failures(&cs);
+	goto stop;
+fail:
+	fprintf(stderr, "kith: %s\n", why ? why : "cannot start");
+	free(why);
+	rc = 1;
+	by_signal = 1;
+stop:
+	for (int i = 0; i < started; i++)
+		chan_stop(cs.ch[i]);
+	dispatcher_stop(d, by_signal);
+	log_info("kith", "stopped");
+out:
+	dispatcher_free(d);
+	for (int i = 0; i < cs.n; i++)
+		chan_free(cs.ch[i]);
+	app_release(&app);
+	return rc;
+}

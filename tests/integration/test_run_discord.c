@@ -1,0 +1,177 @@
+/* test_run_discord.c — `kith run` end to end on Discord: a MESSAGE_CREATE on
+ * the fake gateway becomes a reply on the fake REST API, with what kith
+ * remembers in the prompt; a bad token stops the daemon with the reason. */
+#include "support/test.h"
+#include "support/itest.h"
+#include "fakes/fake_discord.h"
+#include "fakes/fake_llm.h"
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "core/json.h"
+
+#include <signal.h>
+#include <string.h>
+
+#define TOKEN "kith-test-token"
+#define DM_CHANNEL "2100000000000000009"
+#define WAIT_MS 20000
+
+static struct fake_llm *llm;
+static struct fake_discord *discord;
+
+static void env_for_fakes(struct kith_env *e, const char *name, const char *token)
+{
+	kith_env_init(e, name);
+	kith_env_set(e, "OLLAMA_API_URL", fake_llm_url(llm));
+	kith_env_set(e, "OLLAMA_FOREGROUND_MODEL", "test-model");
+	kith_env_set(e, "DISCORD_BOT_TOKEN", token);
+	kith_env_set(e, "DISCORD_API_URL", fake_discord_api_url(discord));
+}
+
+static struct proc *start_kith(struct kith_env *e)
+{
+	static const char *argv[3];
+	struct proc_opts o = { 0 };
+
+	argv[0] = kith_bin();
+	argv[1] = "run";
+	argv[2] = NULL;
+	o.argv = argv;
+	o.env = e->vars;
+	o.timeout_ms = 60000;
+	return proc_start(&o);
+}
+
+static void dm(const char *id, const char *content)
+{
+	char *d = xasprintf("{\"id\":\"%s\",\"channel_id\":\"" DM_CHANNEL "\","
+			    "\"author\":{\"id\":\"4000000000000000042\",\"username\":\"ada\"},"
+			    "\"content\":\"%s\",\"timestamp\":\"2026-11-22T10:00:00.000000+00:00\","
+			    "\"mentions\":[],\"attachments\":[]}", id, content);
+
+	fake_discord_dispatch(discord, "MESSAGE_CREATE", d);
+	free(d);
+}
+
+/* Index of the first POST …/channels/DM_CHANNEL/messages at or after
+ * `from`, waiting up to WAIT_MS; -1 if none came. */
+static long wait_post(size_t from)
+{
+	int64_t end = clock_mono_ms() + WAIT_MS;
+
+	while (clock_mono_ms() < end) {
+		size_t n = fake_discord_request_count(discord);
+
+		for (size_t i = from; i < n; i++) {
+			char *m = fake_discord_request_method(discord, i);
+			char *p = fake_discord_request_path(discord, i);
+			bool hit = m && p && strcmp(m, "POST") == 0 &&
+				   strstr(p, "/channels/" DM_CHANNEL "/messages") != NULL;
+
+			free(m);
+			free(p);
+			if (hit)
+				return (long)i;
+		}
+		fake_discord_wait_requests(discord, n + 1, 100);
+	}
+	return -1;
+}
+
+static char *last_system_prompt(void)
+{
+	for (size_t i = fake_llm_request_count(llm); i-- > 0;) {
+		json_t *req = fake_llm_request_json(llm, i);
+		json_t *msgs = kjson_arr(req, "messages");
+		char *r = msgs ? xstrdup(kjson_str(json_array_get(msgs, 0), "content")) : NULL;
+
+		json_decref(req);
+		if (r)
+			return r;
+	}
+	return NULL;
+}
+
+static void test_dm_gets_a_reply_with_memory(void)
+{
+	struct kith_env e;
+	struct proc_result r;
+	struct proc *p;
+	long at;
+	char *body, *sys;
+	json_t *j;
+
+	env_for_fakes(&e, "run-dm", TOKEN);
+	p = start_kith(&e);
+	REQUIRE(p);
+	REQUIRE(fake_discord_wait_op(discord, 2, 1, WAIT_MS));   /* Identify */
+
+	fake_llm_push(llm, &(struct fake_reply){ .content = "Genmaicha, noted!" });
+	dm("3000000000000000101", "Please remember that my favourite tea is genmaicha.");
+	at = wait_post(0);
+	CHECK(at >= 0);
+	body = at >= 0 ? fake_discord_request_body(discord, (size_t)at) : NULL;
+	j = body ? json_loads(body, 0, NULL) : NULL;
+	CHECK_STR(kjson_str(j, "content"), "Genmaicha, noted!");
+	json_decref(j);
+	free(body);
+
+	fake_llm_push(llm, &(struct fake_reply){ .content = "You love genmaicha." });
+	dm("3000000000000000102", "Which tea do I like best, do you remember?");
+	at = wait_post((size_t)at + 1);
+	CHECK(at >= 0);
+	sys = last_system_prompt();
+	REQUIRE(sys);
+	CHECK_CONTAINS(sys, "my favourite tea is genmaicha");
+	CHECK_CONTAINS(sys, "discord");
+	free(sys);
+	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM messages WHERE channel='discord' AND "
+				   "conversation='" DM_CHANNEL "' AND direction='outgoing'"), 2);
+
+	kill(proc_pid(p), SIGTERM);
+	REQUIRE(proc_wait(p, WAIT_MS, &r) == 0);
+	CHECK_EQ(r.exit_code, 0);
+	proc_result_release(&r);
+	kith_env_release(&e);
+}
+
+static void test_bad_token_stops_with_the_reason(void)
+{
+	struct kith_env e;
+	struct proc_result r;
+
+	env_for_fakes(&e, "run-badtoken", "not-the-token");
+	REQUIRE(kith_run(&e, NULL, &r, "run", NULL) == 0);
+	CHECK_EQ(r.exit_code, 1);
+	CHECK_CONTAINS(r.err, "DISCORD_BOT_TOKEN");
+	proc_result_release(&r);
+	kith_env_release(&e);
+}
+
+static void test_signal_only_is_refused(void)
+{
+	struct kith_env e;
+	struct proc_result r;
+
+	kith_env_init(&e, "run-signal");
+	kith_env_set(&e, "CHANNEL_TYPE", "signal");
+	REQUIRE(kith_run(&e, NULL, &r, "run", NULL) == 0);
+	CHECK_EQ(r.exit_code, 2);
+	CHECK_CONTAINS(r.err, "Signal");
+	proc_result_release(&r);
+	kith_env_release(&e);
+}
+
+int main(void)
+{
+	llm = fake_llm_start(FAKE_LLM_OLLAMA);
+	discord = fake_discord_start(TOKEN);
+	if (!llm || !discord)
+		return 1;
+	RUN(test_dm_gets_a_reply_with_memory);
+	RUN(test_bad_token_stops_with_the_reason);
+	RUN(test_signal_only_is_refused);
+	fake_discord_stop(discord);
+	fake_llm_stop(llm);
+	return test_summary();
+}
