@@ -22,8 +22,13 @@
  *   prefetch.c  hints and the background staging thread
  *   metrics.c   counters, latency histograms, Prometheus text
  *   fsck.c      whole-store checking
- *   wire.c, wire_snapshot.c  JSON request bodies → structs (fuzzed), structs → JSON
- *   api.c       HTTP routes (httpd/) over all of the above */
+ *   hormones.c  hormone history: time-bucket pyramid of hormonal_state tiles
+ *   vindex*.c   the semantic pyramid (vector index over tiles; vindex_int.h),
+ *               vec.c its kernels, fvecs.c TEXMEX vector files
+ *   wire.c, wire_snapshot.c, wire_records.c  JSON request bodies → structs
+ *               (fuzzed), structs → JSON
+ *   api.c       HTTP routes (httpd/) over all of the above; api_semantic.c
+ *               (records, semantic queries and their replay), api_hormones.c */
 #ifndef KITH_HIM_INT_H
 #define KITH_HIM_INT_H
 
