@@ -14,6 +14,7 @@
 #include "llm/ndjson.h"
 #include "llm/sse.h"
 
+#include <sodium.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -94,6 +95,44 @@ void llm_msg_init(struct llm_msg *m, enum llm_msg_role role, const char *content
 	m->content = xstrdup(content);
 }
 
+void llm_msg_add_image(struct llm_msg *m, const void *data, size_t len, const char *mime)
+{
+	struct llm_image *im;
+
+	KITH_ASSERT(data && len > 0 && mime && mime[0]);
+	m->images = xrealloc(m->images, (m->nimages + 1) * sizeof(*m->images));
+	im = &m->images[m->nimages++];
+	im->data = xmalloc(len);
+	memcpy(im->data, data, len);
+	im->len = len;
+	im->mime = xstrdup(mime);
+}
+
+json_t *llm_image_json(const struct llm_image *im, bool data_url, bool record)
+{
+	char *text, *prefix;
+	size_t plen, blen;
+	json_t *v;
+
+	if (record) {
+		text = xasprintf("<image %zu bytes %s>", im->len, im->mime);
+		v = json_string(text);
+		free(text);
+		return v;
+	}
+	prefix = data_url ? xasprintf("data:%s;base64,", im->mime) : xstrdup("");
+	plen = strlen(prefix);
+	blen = sodium_base64_ENCODED_LEN(im->len, sodium_base64_VARIANT_ORIGINAL);
+	text = xmalloc(plen + blen);
+	memcpy(text, prefix, plen);
+	sodium_bin2base64(text + plen, blen, im->data, im->len, sodium_base64_VARIANT_ORIGINAL);
+	v = json_stringn(text, strlen(text));
+	free(prefix);
+	free(text);
+	/* Only a MIME type that is not UTF-8 can make jansson refuse. */
+	return v ? v : json_string("");
+}
+
 void llm_tool_call_copy(struct llm_tool_call *dst, const struct llm_tool_call *src)
 {
 	dst->id = xstrdup(src->id);
@@ -119,6 +158,11 @@ void llm_msg_release(struct llm_msg *m)
 	free(m->calls);
 	free(m->tool_name);
 	free(m->tool_call_id);
+	for (size_t i = 0; i < m->nimages; i++) {
+		free(m->images[i].data);
+		free(m->images[i].mime);
+	}
+	free(m->images);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -444,23 +488,40 @@ static enum kith_status run_finish(struct chat_run *r)
 	return st;
 }
 
+static bool has_images(const struct llm_request *req)
+{
+	for (size_t i = 0; i < req->nmsgs; i++) {
+		if (req->msgs[i].nimages)
+			return true;
+	}
+	return false;
+}
+
 /* POST the provider's body for req and fill `out`, request and response
- * records included. */
+ * records included.  With images the body sent and the one recorded
+ * differ: megabytes of base64 have no place in llm_calls. */
 static enum kith_status run_chat(struct llm_client *c, const struct llm_request *req,
 				 const char *model, double temp, struct llm_response *out,
 				 char **why)
 {
 	const struct llm_ops *w = providers[c->cfg.provider].ops;
-	json_t *body = w->build_chat(c, req, model, temp);
+	json_t *body = w->build_chat(c, req, model, temp, false);
 	struct chat_run r;
 	struct http_response resp;
 	struct llm_http h = { 0 };
-	char *reason = NULL, *error = NULL;
+	char *reason = NULL, *error = NULL, *sent;
 	size_t max = c->cfg.max_response_bytes;
 	enum kith_status st;
 
-	out->request_json = kjson_dump(body, false);
+	sent = kjson_dump(body, false);
 	json_decref(body);
+	if (has_images(req)) {
+		body = w->build_chat(c, req, model, temp, true);
+		out->request_json = kjson_dump(body, false);
+		json_decref(body);
+	} else {
+		out->request_json = sent;
+	}
 	r.w = w;
 	llm_acc_init(&r.acc, max, req->stream ? req->on_delta : NULL, req->ud);
 	ndjson_init(&r.nd, max, run_line, &r);
@@ -469,7 +530,7 @@ static enum kith_status run_chat(struct llm_client *c, const struct llm_request 
 
 	h.method = "POST";
 	h.path = w->chat_path;
-	h.body = out->request_json;
+	h.body = sent;
 	h.cancel = req->cancel;
 	h.event_stream = req->stream && w->sse;
 	h.hint_ms = w->hint_ms;
@@ -504,6 +565,8 @@ static enum kith_status run_chat(struct llm_client *c, const struct llm_request 
 	} else if (resp.body.len) {
 		out->response_json = xstrdup(resp.body.data);
 	}
+	if (sent != out->request_json)
+		free(sent);
 	free(error);
 	free(reason);
 	ndjson_release(&r.nd);

@@ -67,6 +67,16 @@ struct llm_tool_call {
 	char *arguments_raw; /* arguments as compact JSON text, as received */
 };
 
+/* An image for a vision model.  On the wire it is base64 (Ollama: a bare
+ * string in the message's "images"; OpenAI-compatible: a data: URL in an
+ * image_url content part); in llm_response.request_json it is only a
+ * placeholder, "<image 34567 bytes image/png>", so call records stay small. */
+struct llm_image {
+	unsigned char *data;
+	size_t len;
+	char *mime;                    /* "image/png", "image/jpeg", … */
+};
+
 struct llm_msg {
 	enum llm_msg_role role;
 	char *content;                 /* may be NULL for assistant tool calls */
@@ -74,10 +84,15 @@ struct llm_msg {
 	size_t ncalls;
 	char *tool_name;               /* tool results: which tool */
 	char *tool_call_id;            /* tool results: which call */
+	struct llm_image *images;      /* user messages; NULL/0 = none */
+	size_t nimages;
 };
 
-/* Helpers for building message lists.  Strings are copied. */
+/* Helpers for building message lists.  Strings are copied, and so are the
+ * bytes of an added image; llm_msg_release() frees it all. */
 void llm_msg_init(struct llm_msg *m, enum llm_msg_role role, const char *content);
+/* Attach a copy of `len` (> 0) bytes of image data of type `mime`. */
+void llm_msg_add_image(struct llm_msg *m, const void *data, size_t len, const char *mime);
 void llm_msg_release(struct llm_msg *m);
 void llm_tool_call_copy(struct llm_tool_call *dst, const struct llm_tool_call *src);
 void llm_tool_call_release(struct llm_tool_call *c);
@@ -113,7 +128,7 @@ struct llm_response {
 	char *model;          /* model that answered (or was asked) */
 	long prompt_tokens, completion_tokens;   /* -1 when unknown */
 	/* Filled on success and failure alike, for the llm_calls record: */
-	char *request_json;   /* the body sent */
+	char *request_json;   /* the body sent, images replaced by placeholders */
 	char *response_json;  /* the body received (streams: the reassembled result) */
 	long http_status;     /* last status seen, 0 if none */
 	int attempts;

@@ -139,6 +139,12 @@ enum kith_status llm_answer_fail(const struct llm_client *c, enum kith_status st
 /* "system", "user", "assistant", "tool": the wire name of a message role. */
 const char *llm_msg_role_name(enum llm_msg_role r);
 
+/* An image as a request carries it: base64, prefixed "data:<mime>;base64,"
+ * when `data_url`; or with `record` the placeholder
+ * "<image 34567 bytes image/png>" that call records keep instead.  New
+ * reference. */
+json_t *llm_image_json(const struct llm_image *im, bool data_url, bool record);
+
 /* Tool definitions in the shape both providers take:
  * [{"type":"function","function":{"name","description","parameters"}}];
  * entries already in that shape pass through.  New reference. */
@@ -164,8 +170,9 @@ struct llm_ops {
 	/* Chat: the request body, and how answers come back. */
 	const char *chat_path;     /* "/api/chat", "/chat/completions" */
 	bool sse;                  /* streams are SSE (else NDJSON) */
+	/* With `record`, images become placeholders (llm_image_json). */
 	json_t *(*build_chat)(const struct llm_client *c, const struct llm_request *req,
-			      const char *model, double temperature);
+			      const char *model, double temperature, bool record);
 	enum kith_status (*chunk)(struct llm_acc *a, const json_t *chunk);
 	/* The record of a streamed answer, in the provider's non-stream
 	 * shape; `error` is the server's error text or NULL. */

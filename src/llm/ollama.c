@@ -3,7 +3,8 @@
  * The native API rather than Ollama's OpenAI shim because it is the one
  * that reports thinking, done_reason and token counts reliably and takes a
  * JSON schema as `format` directly.  Tool-call arguments travel as JSON
- * objects both ways.  Streams are NDJSON; any line may be {"error":…}
+ * objects both ways; images ride on a message as bare base64 strings.
+ * Streams are NDJSON; any line may be {"error":…}
  * (a model crash mid-answer keeps status 200), so every line is checked. */
 #include "llm/llm_int.h"
 #include "core/alloc.h"
@@ -29,12 +30,20 @@ static json_t *calls_json(const struct llm_tool_call *calls, size_t n)
 	return arr;
 }
 
-static json_t *build_message(const struct llm_msg *m)
+static json_t *build_message(const struct llm_msg *m, bool record)
 {
 	json_t *o = json_object();
 
 	json_object_set_new(o, "role", json_string(llm_msg_role_name(m->role)));
 	json_object_set_new(o, "content", json_string(m->content ? m->content : ""));
+	if (m->nimages) {
+		/* Bare base64: Ollama takes no data: prefix and no MIME type. */
+		json_t *imgs = json_array();
+
+		for (size_t i = 0; i < m->nimages; i++)
+			json_array_append_new(imgs, llm_image_json(&m->images[i], false, record));
+		json_object_set_new(o, "images", imgs);
+	}
 	if (m->role == LLM_MSG_ASSISTANT && m->ncalls)
 		json_object_set_new(o, "tool_calls", calls_json(m->calls, m->ncalls));
 	if (m->role == LLM_MSG_TOOL) {
@@ -45,13 +54,13 @@ static json_t *build_message(const struct llm_msg *m)
 }
 
 static json_t *build_chat(const struct llm_client *c, const struct llm_request *req,
-			  const char *model, double temp)
+			  const char *model, double temp, bool record)
 {
 	json_t *b = json_object(), *msgs = json_array(), *opts = json_object();
 
 	json_object_set_new(b, "model", json_string(model));
 	for (size_t i = 0; i < req->nmsgs; i++)
-		json_array_append_new(msgs, build_message(&req->msgs[i]));
+		json_array_append_new(msgs, build_message(&req->msgs[i], record));
 	json_object_set_new(b, "messages", msgs);
 	/* Ollama streams unless told otherwise. */
 	json_object_set_new(b, "stream", json_boolean(req->stream));

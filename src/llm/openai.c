@@ -1,6 +1,8 @@
 /* openai.c — OpenAI-compatible endpoints: /chat/completions, /embeddings,
  * /models (OpenRouter, vLLM, llama.cpp server, LocalAI).
  *
+ * A message with images sends its content as parts: a text part, then an
+ * image_url part per image whose URL is a base64 data: URL.
  * Streams are SSE.  Tool calls arrive as fragments keyed by index whose
  * `arguments` strings are concatenated; the whole text is parsed only at the
  * end, and may not be JSON at all.  Errors can come as an HTTP status, as a
@@ -31,14 +33,34 @@ static json_t *call_json(const struct llm_tool_call *tc)
 	return call;
 }
 
-static json_t *build_message(const struct llm_msg *m)
+/* Text and images as content parts: the text first (when there is any),
+ * then one image_url part per image with a data: URL. */
+static json_t *content_parts(const struct llm_msg *m, bool record)
+{
+	json_t *parts = json_array();
+
+	if (m->content && m->content[0])
+		json_array_append_new(parts, json_pack("{s:s, s:s}", "type", "text",
+						       "text", m->content));
+	for (size_t i = 0; i < m->nimages; i++)
+		json_array_append_new(parts, json_pack("{s:s, s:{s:o}}", "type", "image_url",
+						       "image_url", "url",
+						       llm_image_json(&m->images[i], true, record)));
+	return parts;
+}
+
+static json_t *build_message(const struct llm_msg *m, bool record)
 {
 	json_t *o = json_object();
 
 	json_object_set_new(o, "role", json_string(llm_msg_role_name(m->role)));
 	/* An assistant turn that only calls tools has null content. */
-	json_object_set_new(o, "content", m->content ? json_string(m->content)
-				: m->role == LLM_MSG_ASSISTANT ? json_null() : json_string(""));
+	if (m->nimages)
+		json_object_set_new(o, "content", content_parts(m, record));
+	else
+		json_object_set_new(o, "content", m->content ? json_string(m->content)
+				    : m->role == LLM_MSG_ASSISTANT ? json_null()
+				    : json_string(""));
 	if (m->role == LLM_MSG_ASSISTANT && m->ncalls) {
 		json_t *calls = json_array();
 
@@ -52,13 +74,13 @@ static json_t *build_message(const struct llm_msg *m)
 }
 
 static json_t *build_chat(const struct llm_client *c, const struct llm_request *req,
-			  const char *model, double temp)
+			  const char *model, double temp, bool record)
 {
 	json_t *b = json_object(), *msgs = json_array();
 
 	json_object_set_new(b, "model", json_string(model));
 	for (size_t i = 0; i < req->nmsgs; i++)
-		json_array_append_new(msgs, build_message(&req->msgs[i]));
+		json_array_append_new(msgs, build_message(&req->msgs[i], record));
 	json_object_set_new(b, "messages", msgs);
 	json_object_set_new(b, "stream", json_boolean(req->stream));
 	if (req->stream)

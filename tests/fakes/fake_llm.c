@@ -23,6 +23,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -430,6 +431,152 @@ static void list_models(struct fake_llm *f, const char *default_model, struct st
 				strvec_push(out, xstrdup(f->seen.v[i]));
 	}
 	pthread_mutex_unlock(&f->lock);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Images in chat requests                                                */
+
+/* Ollama: message.images, bare base64 strings.  OpenAI: content parts
+ * {"type":"image_url","image_url":{"url":"data:<mime>;base64,…"}} (an
+ * http(s) URL is accepted too; the fake cannot fetch it, so it has no
+ * bytes).  Walked the same way to validate a request and to answer the
+ * accessors, so what a test reads is what the server accepted. */
+struct image_ref {
+	const char *b64;      /* base64 text, NULL for a remote URL */
+	size_t b64_len;
+	char *mime;           /* from a data: URL; NULL otherwise */
+};
+
+struct image_list {
+	struct image_ref *v;
+	size_t n, cap;
+};
+
+static void image_list_release(struct image_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].mime);
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
+static void image_list_add(struct image_list *l, const char *b64, size_t n, char *mime)
+{
+	l->v = xgrow(l->v, &l->cap, l->n + 1, sizeof *l->v);
+	l->v[l->n].b64 = b64;
+	l->v[l->n].b64_len = n;
+	l->v[l->n].mime = mime;
+	l->n++;
+}
+
+/* Strict standard base64 with padding, as Go's StdEncoding (Ollama) and
+ * OpenAI's data: URLs expect.  NULL when it is not; caller frees. */
+static unsigned char *b64_decode(const char *s, size_t n, size_t *len)
+{
+	size_t cap = n / 4 * 3 + 3;
+	unsigned char *bin = xmalloc(cap ? cap : 1);
+	const char *end = NULL;
+
+	if (sodium_base642bin(bin, cap, s, n, NULL, len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    end != s + n) {
+		free(bin);
+		return NULL;
+	}
+	return bin;
+}
+
+static bool b64_valid(const char *s, size_t n)
+{
+	size_t len;
+	unsigned char *bin = b64_decode(s, n, &len);
+
+	free(bin);
+	return bin != NULL;
+}
+
+/* "data:image/png;base64,AAAA" → mime and base64 text. */
+static bool parse_data_url(const char *url, char **mime, const char **b64)
+{
+	const char *semi, *comma;
+
+	if (strncmp(url, "data:", 5) != 0 || !(comma = strchr(url, ',')))
+		return false;
+	semi = strchr(url, ';');
+	if (!semi || semi > comma || strncmp(semi, ";base64,", 8) != 0 || semi == url + 5)
+		return false;
+	*mime = xstrndup(url + 5, (size_t)(semi - url - 5));
+	*b64 = comma + 1;
+	return true;
+}
+
+static bool ollama_images(const json_t *m, struct image_list *l, char **msg)
+{
+	json_t *imgs = json_object_get(m, "images"), *e;
+	size_t i;
+
+	if (!imgs || json_is_null(imgs))
+		return true;
+	if (!json_is_array(imgs)) {
+		*msg = xstrdup("json: cannot unmarshal images into []ImageData");
+		return false;
+	}
+	json_array_foreach(imgs, i, e) {
+		if (!json_is_string(e) || !b64_valid(json_string_value(e), json_string_length(e))) {
+			*msg = xasprintf("illegal base64 data in image %zu", i);
+			return false;
+		}
+		image_list_add(l, json_string_value(e), json_string_length(e), NULL);
+	}
+	return true;
+}
+
+static bool openai_images(const json_t *m, struct image_list *l, char **msg)
+{
+	json_t *content = json_object_get(m, "content"), *part;
+	size_t i;
+
+	if (!json_is_array(content))
+		return true;
+	json_array_foreach(content, i, part) {
+		const char *type = kjson_str(part, "type"), *url, *b64;
+		char *mime;
+
+		if (type && strcmp(type, "text") == 0 && kjson_str(part, "text"))
+			continue;
+		url = kjson_str(kjson_obj(part, "image_url"), "url");
+		if (!type || strcmp(type, "image_url") != 0 || !url) {
+			*msg = xasprintf("Invalid content part %zu: expected text or image_url", i);
+			return false;
+		}
+		if (strncmp(url, "https://", 8) == 0 || strncmp(url, "http://", 7) == 0) {
+			image_list_add(l, NULL, 0, NULL);
+			continue;
+		}
+		mime = NULL;
+		if (!parse_data_url(url, &mime, &b64) || strncmp(mime, "image/", 6) != 0 ||
+		    !b64_valid(b64, strlen(b64))) {
+			free(mime);
+			*msg = xasprintf("Invalid image URL in content part %zu", i);
+			return false;
+		}
+		image_list_add(l, b64, strlen(b64), mime);
+	}
+	return true;
+}
+
+/* Every image of a chat request, in message order; false with *msg (the
+ * 400 text, caller frees) when one is malformed.  Entries point into req. */
+static bool request_images(enum fake_llm_mode mode, const json_t *req, struct image_list *l,
+			   char **msg)
+{
+	size_t i;
+	json_t *m;
+
+	json_array_foreach(kjson_arr(req, "messages"), i, m) {
+		if (!(mode == FAKE_LLM_OLLAMA ? ollama_images(m, l, msg) : openai_images(m, l, msg)))
+			return false;
+	}
+	return true;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1246,12 +1393,19 @@ static enum MHD_Result handle_chat(struct exchange *ex)
 	bool stream = f->dialect->stream_default;
 	enum MHD_Result res;
 
+	struct image_list imgs = { 0 };
+	bool imgs_ok;
+
 	if (status)
 		return send_problem(ex, status, msg);
 	if (!nmsgs && f->mode == FAKE_LLM_OLLAMA)
 		return ollama_load(ex, model);
 	if (!nmsgs)
 		return send_problem(ex, 400, xstrdup("messages must be a non-empty array"));
+	imgs_ok = request_images(f->mode, ex->req, &imgs, &msg);
+	image_list_release(&imgs);
+	if (!imgs_ok)
+		return send_problem(ex, 400, msg);
 
 	take_reply(f, &r);
 	kjson_bool(ex->req, "stream", &stream);
@@ -1881,4 +2035,47 @@ bool fake_llm_wait_requests(struct fake_llm *f, size_t n, int timeout_ms)
 			return false;
 		nanosleep(&step, NULL);
 	}
+}
+
+/* The images of recorded request i, parsed afresh; *req keeps them alive. */
+static bool recorded_images(struct fake_llm *f, size_t i, json_t **req, struct image_list *l)
+{
+	char *msg = NULL;
+	bool ok;
+
+	*req = fake_llm_request_json(f, i);
+	ok = *req && request_images(f->mode, *req, l, &msg);
+	free(msg);
+	return ok;
+}
+
+size_t fake_llm_request_image_count(struct fake_llm *f, size_t i)
+{
+	struct image_list l = { 0 };
+	json_t *req;
+	size_t n = recorded_images(f, i, &req, &l) ? l.n : 0;
+
+	image_list_release(&l);
+	json_decref(req);
+	return n;
+}
+
+unsigned char *fake_llm_request_image(struct fake_llm *f, size_t i, size_t k, size_t *len,
+				      char **mime)
+{
+	struct image_list l = { 0 };
+	json_t *req;
+	unsigned char *bin = NULL;
+
+	*len = 0;
+	if (mime)
+		*mime = NULL;
+	if (recorded_images(f, i, &req, &l) && k < l.n && l.v[k].b64) {
+		bin = b64_decode(l.v[k].b64, l.v[k].b64_len, len);
+		if (bin && mime)
+			*mime = xstrdup(l.v[k].mime);
+	}
+	image_list_release(&l);
+	json_decref(req);
+	return bin;
 }

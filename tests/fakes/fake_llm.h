@@ -8,7 +8,8 @@
  *
  * Each chat request takes the next scripted reply (FIFO); when the script is
  * empty the default reply ("ok" unless changed) is served.  Every request is
- * recorded (method, path, headers, body) for assertions.  Thread-safe. */
+ * recorded (method, path, headers, body) for assertions, and the images a
+ * chat request carried can be read back decoded.  Thread-safe. */
 #ifndef KITH_FAKE_LLM_H
 #define KITH_FAKE_LLM_H
 
@@ -80,6 +81,19 @@ char *fake_llm_request_header(struct fake_llm *f, size_t i, const char *name);
  * caller frees; NULL when there is no such request. */
 char *fake_llm_request_method(struct fake_llm *f, size_t i);
 char *fake_llm_request_body(struct fake_llm *f, size_t i);
+/* Images chat request i carried, over all its messages in order: Ollama's
+ * message "images" (bare base64), OpenAI's image_url content parts (data:
+ * URLs; an http(s) URL counts but has no bytes).  A chat request with a
+ * malformed image (not strict base64, a part that is neither text nor
+ * image_url, a data: URL that is not image/… base64) gets a 400.
+ * The count is 0 for no such request. */
+size_t fake_llm_request_image_count(struct fake_llm *f, size_t i);
+/* Image k of request i decoded from base64 (caller frees; NULL when there
+ * is no such image or it has no bytes); *len gets its size.  *mime
+ * (optional; caller frees) gets the data: URL's type in OpenAI mode, NULL
+ * in Ollama mode, which sends none. */
+unsigned char *fake_llm_request_image(struct fake_llm *f, size_t i, size_t k, size_t *len,
+				      char **mime);
 /* Poll until at least n requests have arrived or timeout_ms passes. */
 bool fake_llm_wait_requests(struct fake_llm *f, size_t n, int timeout_ms);
 

@@ -1020,6 +1020,75 @@ static void *bg_chat(void *arg)
 }
 
 /* A delayed reply holds up no one else, and stop does not wait for it. */
+/* Images: read back decoded in both dialects; malformed ones get a 400
+ * and take no scripted reply. */
+static void test_images(void)
+{
+	struct fake_llm *o = fake_llm_start(FAKE_LLM_OLLAMA), *a = fake_llm_start(FAKE_LLM_OPENAI);
+	struct fake_reply r = { .content = "a cat" };
+	struct reply rep;
+	unsigned char *bin;
+	size_t len;
+	char *mime;
+
+	REQUIRE(o && a);
+	/* "aGk=" is "hi", "AAEC" is {0,1,2}. */
+	post(&rep, o, "/api/chat", "{\"model\":\"llava\",\"stream\":false,\"messages\":["
+	     "{\"role\":\"user\",\"content\":\"what?\",\"images\":[\"aGk=\",\"AAEC\"]}]}");
+	CHECK_EQ(rep.status, 200);
+	reply_release(&rep);
+	CHECK_EQ(fake_llm_request_image_count(o, 0), 2);
+	bin = fake_llm_request_image(o, 0, 1, &len, &mime);
+	CHECK(bin && len == 3 && bin[0] == 0 && bin[1] == 1 && bin[2] == 2);
+	CHECK(mime == NULL);
+	free(bin);
+	CHECK(fake_llm_request_image(o, 0, 2, &len, NULL) == NULL);
+	CHECK_EQ(fake_llm_request_image_count(o, 5), 0);
+
+	fake_llm_push(o, &r);
+	post(&rep, o, "/api/chat", "{\"model\":\"llava\",\"stream\":false,\"messages\":["
+	     "{\"role\":\"user\",\"content\":\"what?\",\"images\":[\"data:image/png;base64,aGk=\"]}]}");
+	CHECK_EQ(rep.status, 400);
+	CHECK_CONTAINS(buf_str(&rep.body), "illegal base64");
+	CHECK_EQ(fake_llm_pending(o), 1);
+	reply_release(&rep);
+	post(&rep, o, "/api/chat", "{\"model\":\"llava\",\"stream\":false,\"messages\":["
+	     "{\"role\":\"user\",\"content\":\"what?\",\"images\":[\"aGk\"]}]}");
+	CHECK_EQ(rep.status, 400);
+	reply_release(&rep);
+
+	post(&rep, a, "/chat/completions", "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+	     "\"content\":[{\"type\":\"text\",\"text\":\"what?\"},{\"type\":\"image_url\","
+	     "\"image_url\":{\"url\":\"data:image/png;base64,aGk=\"}},{\"type\":\"image_url\","
+	     "\"image_url\":{\"url\":\"https://cdn.example/x.png\"}}]}]}");
+	CHECK_EQ(rep.status, 200);
+	reply_release(&rep);
+	CHECK_EQ(fake_llm_request_image_count(a, 0), 2);
+	bin = fake_llm_request_image(a, 0, 0, &len, &mime);
+	CHECK(bin && len == 2 && memcmp(bin, "hi", 2) == 0);
+	CHECK_STR(mime, "image/png");
+	free(bin);
+	free(mime);
+	CHECK(fake_llm_request_image(a, 0, 1, &len, NULL) == NULL);   /* a link: no bytes */
+
+	post(&rep, a, "/chat/completions", "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+	     "\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"aGk=\"}}]}]}");
+	CHECK_EQ(rep.status, 400);
+	reply_release(&rep);
+	post(&rep, a, "/chat/completions", "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+	     "\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":"
+	     "\"data:text/plain;base64,aGk=\"}}]}]}");
+	CHECK_EQ(rep.status, 400);
+	reply_release(&rep);
+	post(&rep, a, "/chat/completions", "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+	     "\"content\":[{\"type\":\"audio\"}]}]}");
+	CHECK_EQ(rep.status, 400);
+	CHECK_CONTAINS(buf_str(&rep.body), "Invalid content part");
+	reply_release(&rep);
+	fake_llm_stop(o);
+	fake_llm_stop(a);
+}
+
 static void test_delay_and_stop(void)
 {
 	struct fake_llm *f = fake_llm_start(FAKE_LLM_OLLAMA);
@@ -1178,6 +1247,7 @@ int main(void)
 	RUN(test_one_event_per_chunk);
 	RUN(test_records_requests);
 	RUN(test_script_from_json);
+	RUN(test_images);
 	RUN(test_delay_and_stop);
 	RUN(test_client_goes_away);
 	RUN(test_body_cap);

@@ -604,6 +604,66 @@ static void test_no_model_for_role(void)
 	llm_client_free(c);
 }
 
+/* Images go as bare base64 on the message; the record keeps placeholders. */
+static void test_images(void)
+{
+	struct llm_client *c = client();
+	unsigned char png[300], jpg[5000];
+	struct llm_msg msgs[2];
+	struct llm_request req;
+	struct llm_response out;
+	json_t *sent, *rec, *imgs;
+	unsigned char *got;
+	size_t len, n = fake_llm_request_count(fake);
+	char *why = NULL;
+
+	for (size_t i = 0; i < sizeof(png); i++)
+		png[i] = (unsigned char)(i * 7);
+	memcpy(png, "\x89PNG\r\n\x1a\n", 8);
+	memset(jpg, 0xd8, sizeof(jpg));
+	llm_test_user_request(&req, msgs, "what is this?");
+	llm_msg_add_image(&msgs[1], png, sizeof(png), "image/png");
+	llm_msg_add_image(&msgs[1], jpg, sizeof(jpg), "image/jpeg");
+	png[10] ^= 0xff;                      /* the message holds its own copy */
+	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_OK);
+	CHECK(why == NULL);
+	CHECK_STR(out.content, "ok");
+
+	/* What arrived: two bare base64 strings that decode to the bytes. */
+	CHECK_EQ(fake_llm_request_count(fake), n + 1);
+	CHECK_EQ(fake_llm_request_image_count(fake, n), 2);
+	png[10] ^= 0xff;
+	got = fake_llm_request_image(fake, n, 0, &len, NULL);
+	CHECK(got && len == sizeof(png) && memcmp(got, png, len) == 0);
+	free(got);
+	got = fake_llm_request_image(fake, n, 1, &len, NULL);
+	CHECK(got && len == sizeof(jpg) && memcmp(got, jpg, len) == 0);
+	free(got);
+	sent = llm_test_last_request(fake);
+	imgs = kjson_arr(json_array_get(kjson_arr(sent, "messages"), 1), "images");
+	CHECK_EQ(json_array_size(imgs), 2);
+	CHECK(strncmp(json_string_value(json_array_get(imgs, 0)), "iVBORw0KGgo", 11) == 0);
+	CHECK_STR(kjson_str(json_array_get(kjson_arr(sent, "messages"), 1), "content"),
+		  "what is this?");
+	CHECK(json_object_get(json_array_get(kjson_arr(sent, "messages"), 0), "images") == NULL);
+
+	/* What was recorded: the same request with placeholders. */
+	rec = json_loads(out.request_json, 0, NULL);
+	REQUIRE(rec);
+	imgs = kjson_arr(json_array_get(kjson_arr(rec, "messages"), 1), "images");
+	CHECK_STR(json_string_value(json_array_get(imgs, 0)), "<image 300 bytes image/png>");
+	CHECK_STR(json_string_value(json_array_get(imgs, 1)), "<image 5000 bytes image/jpeg>");
+	CHECK(strstr(out.request_json, "iVBORw0KGgo") == NULL);
+	json_array_clear(imgs);
+	json_array_clear(kjson_arr(json_array_get(kjson_arr(sent, "messages"), 1), "images"));
+	CHECK(json_equal(rec, sent));
+	json_decref(rec);
+	json_decref(sent);
+	llm_response_release(&out);
+	llm_test_release_msgs(msgs, 2);
+	llm_client_free(c);
+}
+
 /* Shapes the fake never sends: old Ollama without call ids, arguments as
  * a string, an error line, a line that is not an object. */
 static void test_chunk_parser(void)
@@ -673,6 +733,7 @@ int main(void)
 	RUN(test_embeddings);
 	RUN(test_health);
 	RUN(test_no_model_for_role);
+	RUN(test_images);
 	RUN(test_chunk_parser);
 	fake_llm_stop(fake);
 	return test_summary();

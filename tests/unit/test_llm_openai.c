@@ -689,6 +689,81 @@ static void test_health(void)
 /* Shapes the fake does not send: fragments without ids, sparse indexes,
  * reasoning, usage on the finish chunk, choice-level errors, numeric
  * error codes, too many calls. */
+/* Images turn the content into parts with data: URLs; the record keeps
+ * placeholders, however big the image. */
+static void test_images(void)
+{
+	struct llm_client *c = client();
+	size_t big = (size_t)1 << 20, n = fake_llm_request_count(fake), len;
+	unsigned char *img = xmalloc(big), *got;
+	struct llm_test_deltas d = LLM_TEST_DELTAS_INIT;
+	struct llm_msg msgs[3];
+	struct llm_request req;
+	struct llm_response out;
+	json_t *sent, *parts, *rec;
+	char *why = NULL, *mime = NULL;
+
+	for (size_t i = 0; i < big; i++)
+		img[i] = (unsigned char)(i ^ (i >> 8));
+	llm_test_user_request(&req, msgs, "what is this?");
+	llm_msg_add_image(&msgs[1], img, big, "image/webp");
+	llm_msg_init(&msgs[2], LLM_MSG_USER, NULL);        /* images alone */
+	llm_msg_add_image(&msgs[2], "GIF89a", 6, "image/gif");
+	req.nmsgs = 3;
+	req.stream = true;
+	req.on_delta = llm_test_on_delta;
+	req.ud = &d;
+	CHECK_EQ(llm_chat(c, &req, &out, &why), KITH_OK);
+	CHECK(why == NULL);
+	CHECK_STR(out.content, "ok");
+
+	CHECK_EQ(fake_llm_request_image_count(fake, n), 2);
+	got = fake_llm_request_image(fake, n, 0, &len, &mime);
+	CHECK(got && len == big && memcmp(got, img, big) == 0);
+	CHECK_STR(mime, "image/webp");
+	free(got);
+	free(mime);
+	got = fake_llm_request_image(fake, n, 1, &len, &mime);
+	CHECK(got && len == 6 && memcmp(got, "GIF89a", 6) == 0);
+	CHECK_STR(mime, "image/gif");
+	free(got);
+	free(mime);
+
+	sent = llm_test_last_request(fake);
+	CHECK(json_is_string(json_object_get(json_array_get(kjson_arr(sent, "messages"), 0),
+					     "content")));
+	parts = kjson_arr(json_array_get(kjson_arr(sent, "messages"), 1), "content");
+	REQUIRE(json_array_size(parts) == 2);
+	CHECK_STR(kjson_str(json_array_get(parts, 0), "type"), "text");
+	CHECK_STR(kjson_str(json_array_get(parts, 0), "text"), "what is this?");
+	CHECK_STR(kjson_str(json_array_get(parts, 1), "type"), "image_url");
+	CHECK(strncmp(kjson_str(kjson_obj(json_array_get(parts, 1), "image_url"), "url"),
+		      "data:image/webp;base64,", 23) == 0);
+	parts = kjson_arr(json_array_get(kjson_arr(sent, "messages"), 2), "content");
+	REQUIRE(json_array_size(parts) == 1);
+	CHECK_STR(kjson_str(kjson_obj(json_array_get(parts, 0), "image_url"), "url"),
+		  "data:image/gif;base64,R0lGODlh");
+
+	rec = json_loads(out.request_json, 0, NULL);
+	REQUIRE(rec);
+	CHECK(strlen(out.request_json) < 1000);
+	parts = kjson_arr(json_array_get(kjson_arr(rec, "messages"), 1), "content");
+	CHECK_STR(kjson_str(json_array_get(parts, 0), "text"), "what is this?");
+	CHECK_STR(kjson_str(kjson_obj(json_array_get(parts, 1), "image_url"), "url"),
+		  "<image 1048576 bytes image/webp>");
+	parts = kjson_arr(json_array_get(kjson_arr(rec, "messages"), 2), "content");
+	CHECK_STR(kjson_str(kjson_obj(json_array_get(parts, 0), "image_url"), "url"),
+		  "<image 6 bytes image/gif>");
+	CHECK(json_is_true(json_object_get(rec, "stream")));
+	json_decref(rec);
+	json_decref(sent);
+	free(img);
+	buf_release(&d.text);
+	llm_response_release(&out);
+	llm_test_release_msgs(msgs, 3);
+	llm_client_free(c);
+}
+
 static void test_chunk_parser(void)
 {
 	static const char *const chunks[] = {
@@ -783,6 +858,7 @@ int main(void)
 	RUN(test_response_cap);
 	RUN(test_embeddings);
 	RUN(test_health);
+	RUN(test_images);
 	RUN(test_chunk_parser);
 	fake_llm_stop(fake);
 	return test_summary();
