@@ -199,14 +199,62 @@ static enum kith_status store_reply(struct store *st, const struct agent_turn_in
 	return store_message_add(st, &m, &out->reply_id, why);
 }
 
-enum kith_status agent_turn(const struct agent_deps *deps, struct store *st,
-			    const struct agent_turn_in *in, struct agent_turn_out *out, char **why)
+/* The user's message as a row. */
+static enum kith_status store_incoming(struct store *st, const struct agent_turn_in *in,
+				       int64_t *id, char **why)
 {
 	struct new_message user = {
 		.direction = MSG_INCOMING, .channel = in->channel, .conversation = in->conversation,
 		.author_id = in->author_id, .author_name = in->author_name, .content = in->text,
 		.external_id = in->external_id, .created_at = in->created_at,
 	};
+
+	return store_message_add(st, &user, id, why);
+}
+
+enum kith_status agent_observe(const struct agent_deps *deps, struct store *st,
+			       const struct agent_turn_in *in, int64_t *message_id, char **why)
+{
+	int64_t id = 0;
+	char *recent = NULL;
+	struct transcript history = { 0 };
+	enum kith_status rc = store_incoming(st, in, &id, why);
+
+	if (message_id)
+		*message_id = id;
+	if (rc)
+		return rc;
+	/* The conversation before it, as the memory's context. */
+	if (deps->memory)
+		load_history(deps, st, in, &history, &recent);
+	agent_remember_message(deps, st, in, id, recent);
+	transcript_release(&history);
+	free(recent);
+	return KITH_OK;
+}
+
+/* The model sees the captions of the message's images with the message
+ * itself (the last user message of the transcript); what is stored stays
+ * what the person wrote. */
+static void add_image_captions(struct transcript *t, const struct agent_turn_in *in)
+{
+	struct llm_msg *m = t->n ? &t->msgs[t->n - 1] : NULL;
+	char *text;
+
+	if (!in->images || !*in->images || !m || m->role != LLM_MSG_USER)
+		return;
+	text = m->content && *m->content
+		       ? xasprintf("%s\n\n[Images]\n%s", m->content, in->images)
+		       : xasprintf("%s shared images:\n%s",
+				   in->author_name && *in->author_name ? in->author_name : "The user",
+				   in->images);
+	free(m->content);
+	m->content = text;
+}
+
+enum kith_status agent_turn(const struct agent_deps *deps, struct store *st,
+			    const struct agent_turn_in *in, struct agent_turn_out *out, char **why)
+{
 	struct transcript t = { 0 };
 	struct seen_calls seen = { 0 };
 	int max_steps = deps->max_steps > 0 ? deps->max_steps : 5;
@@ -216,7 +264,7 @@ enum kith_status agent_turn(const struct agent_deps *deps, struct store *st,
 	enum kith_status rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = store_message_add(st, &user, &out->message_id, why);
+	rc = store_incoming(st, in, &out->message_id, why);
 	if (rc)
 		return rc;
 
@@ -229,6 +277,7 @@ enum kith_status agent_turn(const struct agent_deps *deps, struct store *st,
 	for (size_t i = 0; i < history.n; i++)
 		transcript_add(&t, history.msgs[i].role, history.msgs[i].content);
 	transcript_release(&history);
+	add_image_captions(&t, in);
 
 	for (int step = 1; step <= max_steps && !out->reply; step++) {
 		int last = step == max_steps;
@@ -236,7 +285,8 @@ enum kith_status agent_turn(const struct agent_deps *deps, struct store *st,
 		struct llm_request req = {
 			.role = LLM_ROLE_MAIN, .msgs = t.msgs, .nmsgs = t.n,
 			.tools = offer_tools ? tools_schema(deps->tools) : NULL,
-			.cancel = in->cancel, .temperature = -1,
+			.cancel = in->cancel,
+			.temperature = in->temperature > 0 ? in->temperature : -1,
 			/* Streamed: long generations never sit silent behind a
 			 * proxy timeout, and a cancel stops generation at once. */
 			.stream = true,

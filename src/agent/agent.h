@@ -9,6 +9,7 @@
 #ifndef KITH_AGENT_H
 #define KITH_AGENT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/cancel.h"
@@ -47,6 +48,15 @@ struct agent_turn_in {
 	const char *external_id;  /* may be NULL */
 	int64_t created_at;       /* epoch ms, 0 = now */
 	const struct cancel *cancel;
+	/* From presence (agent/presence.h); zero = none. */
+	double temperature;       /* sampling temperature of the reply; 0 = the
+				   * main role's configured one */
+	const char *presence;     /* mood and the person's profile for the system
+				   * prompt, NULL = none */
+	bool remember;            /* keep the message as a memory even when it
+				   * looks insignificant (the classifier said so) */
+	const char *images;       /* captions of the message's images, one line
+				   * each (agent/vision.h), NULL = none */
 };
 
 struct agent_turn_out {
@@ -63,6 +73,13 @@ enum kith_status agent_turn(const struct agent_deps *deps, struct store *st,
 			    const struct agent_turn_in *in, struct agent_turn_out *out,
 			    char **why) KITH_MUST_CHECK;
 void agent_turn_out_release(struct agent_turn_out *out);
+
+/* A message kith heard but does not answer (presence decided to stay
+ * quiet): stored like a turn's message and remembered when significant, no
+ * model call.  *message_id (may be NULL) receives the stored row. */
+enum kith_status agent_observe(const struct agent_deps *deps, struct store *st,
+			       const struct agent_turn_in *in, int64_t *message_id,
+			       char **why) KITH_MUST_CHECK;
 
 /* The system prompt for a turn (heap string).  `memories` is the recalled
  * memories section (agent_recall_section), NULL when memory is off. */

@@ -1,10 +1,20 @@
-/* dispatcher.c — router thread and conversation workers. */
+/* dispatcher.c — router thread and conversation workers.
+ *
+ * A message goes: ignored authors and channels dropped → slash commands
+ * answered from the table → presence decides (agent/presence.h) → a quiet
+ * decision stores and remembers the message without a model call; a reply
+ * runs the agent turn with the mood's temperature and prompt text, keeps
+ * "typing…" up for the mood's typing delay, sends, and resets the reply
+ * counters.  Reactions go to presence. */
 #include "agent/dispatcher.h"
+#include "agent/vision.h"
 #include "agent/agent.h"
+#include "agent/presence.h"
 #include "channel/channel.h"
 #include "cmd/cmd.h"
 #include "core/alloc.h"
 #include "core/cancel.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/queue.h"
 #include "store/store.h"
@@ -77,14 +87,28 @@ static unsigned route(const struct inbound *ev)
 	return h;
 }
 
-static void reply(struct inbound *ev, const char *text)
+static bool reply(struct inbound *ev, const char *text)
 {
 	char *why = NULL;
 
 	if (chan_send(ev->channel, ev->conversation, text, ev->external_id, &why) != KITH_OK) {
 		log_error("dispatch", "could not send a reply on %s: %s", chan_name(ev->channel), why);
 		free(why);
+		return false;
 	}
+	return true;
+}
+
+/* Show "typing…" for what is left of the mood's typing delay after the
+ * turn took `spent_ms` (a fast model does not make kith answer inhumanly
+ * fast; a slow one adds nothing).  Only where typing shows; a cancelling
+ * stop cuts the wait short. */
+static void typing_pause(struct worker *w, struct inbound *ev, double delay_s, int64_t spent_ms)
+{
+	int64_t left = (int64_t)(delay_s * 1000.0) - spent_ms;
+
+	if (ev->channel->ops->typing && left > 0)
+		(void)clock_sleep_unless(left, &w->d->cancel);
 }
 
 static void handle_message(struct worker *w, struct inbound *ev)
@@ -96,31 +120,67 @@ static void handle_message(struct worker *w, struct inbound *ev)
 		.external_id = ev->external_id, .created_at = ev->created_at,
 		.cancel = &w->d->cancel,
 	};
-	struct agent_turn_out out;
-	char *why = NULL, *text = NULL;
+	struct agent_turn_out out = { 0 };
+	struct presence_turn pt = { 0 };
+	char *why = NULL, *text = NULL, *images = NULL, *self = chan_self_id(ev->channel);
 	enum kith_status rc;
+	int64_t started;
 
+	if (presence_ignores(deps, ev, self))
+		goto done;
 	if (cmd_is_command(ev->text)) {
 		struct cmd_ctx ctx = { .deps = deps, .st = w->st, .ev = ev };
 
 		cmd_dispatch(&ctx, ev->text, &text);
 		reply(ev, text);
-		free(text);
-		return;
+		goto done;
 	}
+	presence_on_message(deps, w->st, ev, self, &w->d->cancel, &pt);
+	if (pt.verdict == PRESENCE_IGNORE)
+		goto done;
+	in.remember = pt.remember;
+	if (pt.verdict == PRESENCE_SILENT) {
+		if (agent_observe(deps, w->st, &in, NULL, &why) != KITH_OK)
+			log_error("agent", "could not store a message: %s", why ? why : "?");
+		goto done;
+	}
+	in.temperature = pt.temperature;
+	in.presence = pt.prompt;
+	/* Pictures are described before the turn so the model (and the memory
+	 * of this message) knows what was shown. */
+	if (ev->nattachments)
+		(void)agent_caption_images(deps->llm, ev->attachments, ev->nattachments,
+					   &w->d->cancel, &images);
+	in.images = images;
+	started = clock_mono_ms();
 	chan_typing(ev->channel, ev->conversation, 1);
 	rc = agent_turn(deps, w->st, &in, &out, &why);
+	if (rc == KITH_OK)
+		typing_pause(w, ev, pt.typing_delay_s, clock_mono_ms() - started);
 	chan_typing(ev->channel, ev->conversation, 0);
 	if (rc == KITH_OK) {
-		reply(ev, out.reply);
+		if (reply(ev, out.reply))
+			presence_replied(w->st, in.channel, ev->conversation, clock_now_ms());
 	} else if (rc != KITH_ECANCELED) {
 		log_error("agent", "turn failed: %s", why ? why : kith_strerror(rc));
 		text = xasprintf("Sorry, I can't answer right now: %s", why ? why : kith_strerror(rc));
 		reply(ev, text);
-		free(text);
 	}
-	free(why);
 	agent_turn_out_release(&out);
+done:
+	presence_turn_release(&pt);
+	free(images);
+	free(text);
+	free(why);
+	free(self);
+}
+
+static void handle_reaction(struct worker *w, struct inbound *ev)
+{
+	char *self = chan_self_id(ev->channel);
+
+	(void)presence_on_reaction(w->d->deps, w->st, ev, self);
+	free(self);
 }
 
 static void *worker_main(void *arg)
@@ -139,10 +199,10 @@ static void *worker_main(void *arg)
 			__atomic_add_fetch(&w->d->closed_channels, 1, __ATOMIC_ACQ_REL);
 			break;
 		case INBOUND_REACTION:
+			handle_reaction(w, ev);
+			break;
 		case INBOUND_EDIT:
-			log_debug("dispatch", "ignoring a %s event from %s",
-				  ev->kind == INBOUND_REACTION ? "reaction" : "edit",
-				  chan_name(ev->channel));
+			log_debug("dispatch", "ignoring an edit from %s", chan_name(ev->channel));
 			break;
 		}
 		chan_turn_done(ev->channel, ev);

@@ -14,7 +14,6 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/log.h"
-#include "him/blake3.h"
 #include "memory/memory.h"
 
 #include <ctype.h>
@@ -99,27 +98,11 @@ static size_t utf8_cut(const char *s, size_t len, size_t max)
 	return max;
 }
 
-/* The scope of this conversation's memories: the shared one, or one per
- * conversation (hashed when the key would be too long). */
+/* The scope of this conversation's memories (the rule backfill shares). */
 static void memory_scope(const struct agent_deps *deps, const struct agent_turn_in *in,
 			 char out[MEMORY_SCOPE_MAX + 1])
 {
-	char *key;
-
-	if (deps->memory_scope && *deps->memory_scope) {
-		snprintf(out, MEMORY_SCOPE_MAX + 1, "%s", deps->memory_scope);
-		return;
-	}
-	key = xasprintf("%s:%s", in->channel ? in->channel : "", in->conversation ? in->conversation : "");
-	if (strlen(key) <= MEMORY_SCOPE_MAX) {
-		snprintf(out, MEMORY_SCOPE_MAX + 1, "%s", key);
-	} else {
-		char hex[2 * BLAKE3_OUT_LEN + 1];
-
-		blake3_hex(key, strlen(key), hex);
-		snprintf(out, MEMORY_SCOPE_MAX + 1, "conv-%.40s", hex);
-	}
-	free(key);
+	memory_scope_for(deps->memory_scope, in->channel, in->conversation, out);
 }
 
 static const char *speaker_of(const struct agent_turn_in *in)
@@ -250,16 +233,23 @@ void agent_remember_message(const struct agent_deps *deps, struct store *st,
 			    const char *recent)
 {
 	double sal;
-	const char *text = in->text ? in->text : "";
+	const char *text = in->text ? in->text : "", *images;
 	char *body, *tags, *source, *context;
 
 	if (!deps->memory)
 		return;
 	sal = agent_message_salience(text, deps->memory_min_chars);
+	if (sal <= 0 && in->remember && *text && text[0] != '/')
+		sal = 0.5;   /* the utility model judged it worth keeping */
+	if (sal <= 0 && in->images && *in->images)
+		sal = 0.5;   /* a shared picture is something that happened */
 	if (sal <= 0)
 		return;
-	body = xasprintf("%s: %.*s", speaker_of(in), (int)utf8_cut(text, strlen(text), MEMORY_TEXT_MAX),
-			 text);
+	images = in->images && *in->images ? in->images : "";
+	body = xasprintf("%s: %.*s%s%.*s", speaker_of(in),
+			 (int)utf8_cut(text, strlen(text), MEMORY_TEXT_MAX), text,
+			 *images && *text ? " " : "",
+			 (int)utf8_cut(images, strlen(images), MEMORY_TEXT_MAX), images);
 	tags = xasprintf("user_message,channel:%s,user:%s", in->channel ? in->channel : "",
 			 in->author_id ? in->author_id : "");
 	source = xasprintf("message:%lld", (long long)message_id);

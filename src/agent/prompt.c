@@ -1,7 +1,8 @@
 /* prompt.c — the system prompt.
  *
- * Built fresh for every turn so what it states (the time, the recalled
- * memories, later the mood) is never stale.  The persona comes from configuration; the rest
+ * Built fresh for every turn so what it states (the time, the mood and
+ * the person's profile from presence, the recalled memories) is never
+ * stale.  The persona comes from configuration; the rest
  * is kith's own guidance to the model. */
 #include "agent/agent.h"
 #include "core/alloc.h"
@@ -34,6 +35,10 @@ char *agent_system_prompt(const struct agent_deps *deps, const struct agent_turn
 		 "Reply in plain conversational text, briefly unless asked for detail. "
 		 "Use a tool when it gives you facts you lack; never claim to have done "
 		 "something no tool result shows you did.");
+	if (in->presence && *in->presence) {
+		buf_puts(&b, "\n\n");
+		buf_puts(&b, in->presence);
+	}
 	if (memories && *memories) {
 		buf_puts(&b, "\n\n");
 		buf_puts(&b, memories);

@@ -67,6 +67,11 @@ void chan_turn_done(struct channel *ch, const struct inbound *ev)
 		ch->ops->turn_done(ch, ev);
 }
 
+char *chan_self_id(struct channel *ch)
+{
+	return ch->ops->self_id ? ch->ops->self_id(ch) : NULL;
+}
+
 void chan_free(struct channel *ch)
 {
 	if (ch)

@@ -75,6 +75,9 @@ struct channel_ops {
 	/* Optional: the runtime finished handling `ev` (console re-prompts). */
 	void (*turn_done)(struct channel *ch, const struct inbound *ev);
 	void (*destroy)(struct channel *ch);
+	/* Optional: this bot's own user id on the network (heap, caller
+	 * frees), NULL while unknown (Discord: before READY). */
+	char *(*self_id)(struct channel *ch);
 };
 
 struct channel {
@@ -93,6 +96,9 @@ enum kith_status chan_send(struct channel *ch, const char *conversation, const c
 			   const char *reply_to, char **why) KITH_MUST_CHECK;
 void chan_typing(struct channel *ch, const char *conversation, int on);
 void chan_turn_done(struct channel *ch, const struct inbound *ev);
+/* The bot's own user id (heap, caller frees); NULL when the channel does
+ * not know one. */
+char *chan_self_id(struct channel *ch);
 void chan_free(struct channel *ch);
 
 /* The console channel: reads lines from `in_fd`, writes to `out`.  When

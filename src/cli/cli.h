@@ -52,5 +52,6 @@ int cli_migrate(int argc, char **argv);
 int cli_version(int argc, char **argv);
 int cli_him(int argc, char **argv);
 int cli_eval(int argc, char **argv);
+int cli_backfill(int argc, char **argv);
 
 #endif

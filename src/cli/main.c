@@ -21,6 +21,8 @@ static const struct subcommand subcommands[] = {
 	  cli_run },
 	{ "him", "serve|profile|fsck", "the HIM memory service, its hardware profile and store check",
 	  cli_him },
+	{ "backfill", "[--restart]", "import Discord channel history into memory (resumable)",
+	  cli_backfill },
 	{ "eval", "locomo PATH", "retrieval quality of memory on the LoCoMo benchmark", cli_eval },
 	{ "config", "", "print the effective configuration and where each value came from",
 	  cli_config },

@@ -4,10 +4,11 @@
  *
  * CHANNEL_TYPE picks the channels: "auto" runs Discord when
  * DISCORD_BOT_TOKEN is set, else the console; "console" and "discord" force
- * one.  Signal is not built yet and says so instead of silently running
+ * one.  The inactivity pinger runs beside them.  Signal is not built yet and says so instead of silently running
  * something else. */
 #include "cli/cli.h"
 #include "agent/dispatcher.h"
+#include "agent/presence.h"
 #include "channel/channel.h"
 #include "channel/discord/discord.h"
 #include "config/config.h"
@@ -72,6 +73,18 @@ static int pick_channels(struct app *app, struct channels *cs)
 	return rc;
 }
 
+/* The pinger's way to a channel by name: only networks that can reach a
+ * person unprompted (not the console). */
+static struct channel *channel_by_name(const char *name, void *ud)
+{
+	struct channels *cs = ud;
+
+	for (int i = 0; i < cs->n; i++)
+		if (strcmp(chan_name(cs->ch[i]), name) == 0 && strcmp(name, "console") != 0)
+			return cs->ch[i];
+	return NULL;
+}
+
 /* A channel that stopped for good (Discord's fatal close codes) makes the
  * daemon exit non-zero with the reason. */
 static int channel_failures(struct channels *cs)
@@ -96,6 +109,7 @@ int cli_run(int argc, char **argv)
 	struct app app;
 	struct dispatcher *d = NULL;
 	struct channels cs = { 0 };
+	struct pinger *pinger = NULL;
 	sigset_t signals;
 	char *why = NULL;
 	int rc, by_signal, started = 0;
@@ -114,6 +128,9 @@ int cli_run(int argc, char **argv)
 			goto fail;
 		log_info("kith", "%s channel started", chan_name(cs.ch[started]));
 	}
+	if (pinger_start(&app.deps, config_db_path(app.cfg), channel_by_name, &cs, 0, &pinger,
+			 &why) != KITH_OK)
+		goto fail;
 	by_signal = cli_wait_for_end(d, &signals, cs.n);
 	rc = channel_failures(&cs);
 	goto stop;
@@ -123,6 +140,7 @@ fail:
 	rc = 1;
 	by_signal = 1;
 stop:
+	pinger_stop(pinger);   /* it sends on the channels: stop it first */
 	for (int i = 0; i < started; i++)
 		chan_stop(cs.ch[i]);
 	dispatcher_stop(d, by_signal);

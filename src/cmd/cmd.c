@@ -16,6 +16,9 @@ static const struct cmd_entry commands[] = {
 	{ "commands", "", "list the commands", cmd_commands },
 	{ "help", "[command]", "explain a command, or list them all", cmd_help },
 	{ "model", "", "show which LLM provider and models answer", cmd_model },
+	{ "him_status", "", "HIM's health and counts: tiles, cache, memories, indexes",
+	  cmd_him_status },
+	{ "sel_status", "", "SEL's mood, state here and key settings", cmd_sel_status },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -29,6 +29,10 @@ struct cmd_entry {
 	enum kith_status (*run)(const struct cmd_ctx *ctx, const char *args, char **reply);
 };
 
+/* Commands defined in files of their own, for the table. */
+enum kith_status cmd_him_status(const struct cmd_ctx *ctx, const char *args, char **reply);
+enum kith_status cmd_sel_status(const struct cmd_ctx *ctx, const char *args, char **reply);
+
 /* "/word…" — a leading slash followed by a letter. */
 bool cmd_is_command(const char *text);
 /* Run the command in `text`.  *reply always receives the text to send back

@@ -224,6 +224,26 @@ void him_set_index(struct him *h, const struct him_index_ops *ops);
 enum kith_status him_fsck(struct him *h, void (*report)(const char *line, void *ud), void *ud,
 			  size_t *problems, char **why) KITH_MUST_CHECK;
 
+/* Counts for status commands (stats.c); release with him_stats_release. */
+struct him_stream_stats {
+	char *stream;              /* owned */
+	uint64_t tiles;            /* catalogued tiles */
+	uint64_t bytes;            /* raw payload bytes */
+	uint64_t stored_bytes;     /* bytes on disk (compressed, deltas) */
+	size_t snapshots;          /* snapshots holding tiles of this stream */
+};
+struct him_stats {
+	size_t snapshots;
+	struct him_stream_stats *streams;   /* by name; owned */
+	size_t nstreams;
+	uint64_t tiles, bytes, stored_bytes;      /* totals over the streams */
+	uint64_t cache_hits, cache_misses;        /* warm tier, since open */
+	uint64_t cache_bytes, cache_entries, cache_pinned;
+	size_t cache_budget;                      /* bytes */
+};
+enum kith_status him_stats(struct him *h, struct him_stats *out, char **why) KITH_MUST_CHECK;
+void him_stats_release(struct him_stats *s);
+
 /* Prometheus text exposition of the store's metrics. */
 void him_metrics_text(struct him *h, struct buf *out);
 

@@ -196,6 +196,11 @@ fail:
 	return rc;
 }
 
+struct him *memory_him(struct memory *m)
+{
+	return m ? m->him : NULL;
+}
+
 void memory_close(struct memory *m)
 {
 	if (!m)

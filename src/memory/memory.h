@@ -28,6 +28,7 @@
 
 struct store;
 struct embedder;
+struct him;
 
 #define MEMORY_SCOPE_MAX 64
 
@@ -104,6 +105,45 @@ void memory_hits_free(struct memory_hit *h, size_t n);
 enum kith_status memory_recent(struct memory *m, struct store *st, const char *scope,
 			       size_t limit, struct memory_hit **out, size_t *n,
 			       char **why) KITH_MUST_CHECK;
+
+/* The HIM store the memory keeps its vectors in (borrowed; lives until
+ * memory_close), for other HIM streams such as hormone history. */
+struct him *memory_him(struct memory *m);
+
+/* The scope of a conversation's memories, the rule the agent and backfill
+ * share: `global_id` when set (GLOBAL_MEMORY_ENABLED with GLOBAL_MEMORY_ID),
+ * else "<channel>:<conversation>" ("discord:1234"), hashed to
+ * "conv-<40 hex>" when that would be longer than MEMORY_SCOPE_MAX. */
+void memory_scope_for(const char *global_id, const char *channel, const char *conversation,
+		      char out[MEMORY_SCOPE_MAX + 1]);
+
+/* Counts for status commands: rows stored, embeddings pending for the
+ * current embedder, and the vector indexes opened by this process. */
+struct memory_index_stats {
+	char *scope;                 /* owned */
+	char *key;                   /* "<embedder id>:<dim>", owned */
+	char *stream;                /* HIM stream of the index, owned */
+	size_t vectors, delta, leaves;
+	int depth;
+	size_t ram_bytes;
+};
+
+struct memory_stats {
+	size_t memories;             /* rows stored, every scope */
+	size_t pending;              /* rows not in the current embedder's index
+				      * (all rows not yet embedded while its
+				      * dimension is unknown) */
+	char *embedder;              /* embedder id, owned */
+	int dim;                     /* 0 until known */
+	struct memory_index_stats *indexes;   /* owned */
+	size_t nindexes;
+};
+
+/* Fill *out (release with memory_stats_release).  Never calls the
+ * embedder. */
+enum kith_status memory_stats(struct memory *m, struct store *st, struct memory_stats *out,
+			      char **why) KITH_MUST_CHECK;
+void memory_stats_release(struct memory_stats *s);
 
 /* Wait until every stored memory is embedded and merged into its index (tests,
  * evaluation).  False on timeout. */

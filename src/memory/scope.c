@@ -1,4 +1,8 @@
-/* scope.c — names and keys derived from scopes and texts.
+/* scope.c — scopes, and names and keys derived from scopes and texts.
+ *
+ * memory_scope_for() is the one rule for which scope a conversation's
+ * memories go to, shared by the agent and `kith backfill` so that what is
+ * backfilled is recalled in the conversation it came from.
  *
  * A scope is any text ("global", "discord:1234/5678"); HIM names allow only
  * [A-Za-z0-9_.-]{1,64} without a leading '.' or "..".  The snapshot name
@@ -10,9 +14,31 @@
 #include "core/buf.h"
 #include "him/blake3.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define NAME_HASH_HEX 16
+
+void memory_scope_for(const char *global_id, const char *channel, const char *conversation,
+		      char out[MEMORY_SCOPE_MAX + 1])
+{
+	char *key;
+
+	if (global_id && *global_id) {
+		snprintf(out, MEMORY_SCOPE_MAX + 1, "%s", global_id);
+		return;
+	}
+	key = xasprintf("%s:%s", channel ? channel : "", conversation ? conversation : "");
+	if (strlen(key) <= MEMORY_SCOPE_MAX) {
+		snprintf(out, MEMORY_SCOPE_MAX + 1, "%s", key);
+	} else {
+		char hex[2 * BLAKE3_OUT_LEN + 1];
+
+		blake3_hex(key, strlen(key), hex);
+		snprintf(out, MEMORY_SCOPE_MAX + 1, "conv-%.40s", hex);
+	}
+	free(key);
+}
 
 static bool name_char(unsigned char c)
 {

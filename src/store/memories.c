@@ -259,6 +259,22 @@ enum kith_status store_memories_pending_count(struct store *st, const char *key,
 	return rc;
 }
 
+enum kith_status store_memories_count(struct store *st, size_t *n, char **why)
+{
+	sqlite3_stmt *s = NULL;
+	enum kith_status rc = KITH_OK;
+
+	*n = 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT COUNT(*) FROM memories", -1, &s, NULL) != SQLITE_OK)
+		return store_fail(st, why, "counting memories");
+	if (sqlite3_step(s) == SQLITE_ROW)
+		*n = (size_t)sqlite3_column_int64(s, 0);
+	else
+		rc = store_fail(st, why, "counting memories");
+	sqlite3_finalize(s);
+	return rc;
+}
+
 enum kith_status store_memories_mark_embedded(struct store *st, const int64_t *ids, size_t n,
 					      const char *key, char **why)
 {

@@ -85,10 +85,79 @@ static const char m0003_memories[] =
 	"  VALUES (new.id, new.text, new.speaker, new.tags, new.context);"
 	" END;";
 
+/* SEL's presence (store/presence.c, agent/presence.c): the mood and reply
+ * counters of each conversation (a shared mood is a row of its own, keyed
+ * by the mood id), what kith knows of each person, and the persona sliders
+ * (one row).  Hormone levels are in [0, 1], in mind/hormones.h's order. */
+static const char m0004_presence[] =
+	"CREATE TABLE presence_channels ("
+	" channel TEXT NOT NULL,"
+	" conversation TEXT NOT NULL,"
+	" dopamine REAL NOT NULL, serotonin REAL NOT NULL, oxytocin REAL NOT NULL,"
+	" cortisol REAL NOT NULL, melatonin REAL NOT NULL, novelty REAL NOT NULL,"
+	" curiosity REAL NOT NULL, patience REAL NOT NULL,"
+	" updated_at INTEGER NOT NULL,"          /* epoch ms the levels were last moved */
+	" last_reply_at INTEGER,"                /* epoch ms, NULL = never */
+	" messages_since_reply INTEGER NOT NULL DEFAULT 0,"
+	" last_snapshot_at INTEGER,"             /* epoch ms of the last HIM sample */
+	" PRIMARY KEY (channel, conversation)"
+	");"
+	"CREATE TABLE presence_users ("
+	" channel TEXT NOT NULL,"
+	" user_id TEXT NOT NULL,"
+	" name TEXT,"
+	" first_seen INTEGER NOT NULL,"
+	" last_seen INTEGER NOT NULL,"
+	" last_conversation TEXT,"               /* where to reach them */
+	" last_direct INTEGER NOT NULL DEFAULT 0,"  /* ... and whether that is a DM */
+	" messages INTEGER NOT NULL DEFAULT 0,"
+	" affinity REAL NOT NULL DEFAULT 0.5,"
+	" trust REAL NOT NULL DEFAULT 0.5,"
+	" bond REAL NOT NULL DEFAULT 0.5,"
+	" irritation REAL NOT NULL DEFAULT 0,"
+	" preferences TEXT NOT NULL DEFAULT '{}',"  /* JSON object */
+	" last_pinged_at INTEGER,"
+	" PRIMARY KEY (channel, user_id)"
+	");"
+	"CREATE INDEX presence_users_by_last_seen ON presence_users(last_seen);"
+	"CREATE TABLE presence_persona ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" teasing REAL NOT NULL, emoji_rate REAL NOT NULL, vulnerability REAL NOT NULL,"
+	" confidence REAL NOT NULL, playfulness REAL NOT NULL, verbosity REAL NOT NULL,"
+	" empathy REAL NOT NULL,"
+	" preferred_length TEXT NOT NULL,"
+	" messages_sent INTEGER NOT NULL DEFAULT 0,"
+	" positive_reactions INTEGER NOT NULL DEFAULT 0,"
+	" negative_reactions INTEGER NOT NULL DEFAULT 0,"
+	" updated_at INTEGER NOT NULL"
+	");"
+	/* SEL's global_state defaults (digest §3.2). */
+	"INSERT INTO presence_persona VALUES (1, 0.3, 0.3, 0.4, 0.5, 0.5, 0.5, 0.5, 'medium',"
+	" 0, 0, 0, 0);";
+
+/* Backfill progress (store/backfill.c, cli/backfill.c): one row per Discord
+ * channel.  A pass walks history from the newest message down; `cursor` is
+ * the oldest message it has fully processed (the next page is fetched
+ * before it), `top` the newest message of the pass, `floor` the newest
+ * message of the last completed pass (a later pass stops there). */
+static const char m0005_backfill[] =
+	"CREATE TABLE backfill ("
+	" channel_id TEXT PRIMARY KEY,"
+	" cursor TEXT,"
+	" top TEXT,"
+	" floor TEXT,"
+	" done INTEGER NOT NULL DEFAULT 0,"
+	" messages INTEGER NOT NULL DEFAULT 0,"   /* read, over every pass */
+	" memories INTEGER NOT NULL DEFAULT 0,"   /* newly stored, over every pass */
+	" updated_at INTEGER NOT NULL"
+	");";
+
 const struct migration store_migrations[] = {
 	{ 1, "messages", m0001_messages },
 	{ 2, "llm_calls", m0002_llm_calls },
 	{ 3, "memories", m0003_memories },
+	{ 4, "presence", m0004_presence },
+	{ 5, "backfill", m0005_backfill },
 };
 
 const size_t store_migrations_count = sizeof(store_migrations) / sizeof(store_migrations[0]);

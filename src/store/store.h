@@ -142,6 +142,8 @@ enum kith_status store_memories_pending(struct store *st, const char *key, size_
 /* How many rows are not held by the index `key`. */
 enum kith_status store_memories_pending_count(struct store *st, const char *key, size_t *n,
 					      char **why) KITH_MUST_CHECK;
+/* How many memories are stored (every scope). */
+enum kith_status store_memories_count(struct store *st, size_t *n, char **why) KITH_MUST_CHECK;
 /* Record that the index `key` holds ids[0..n) (one transaction). */
 enum kith_status store_memories_mark_embedded(struct store *st, const int64_t *ids, size_t n,
 					      const char *key, char **why) KITH_MUST_CHECK;
@@ -168,5 +170,128 @@ enum kith_status store_memories_recent(struct store *st, const char *scope, size
 				       struct store_memory **out, size_t *n,
 				       char **why) KITH_MUST_CHECK;
 void store_memories_free(struct store_memory *rows, size_t n);
+
+/* ---- presence ----------------------------------------------------------- */
+
+/* SEL's presence (agent/presence.c owns the meaning; these are its rows).
+ * Times are epoch ms, 0 = never. */
+#define STORE_PRESENCE_LEVELS 8   /* hormone levels, mind/hormones.h order */
+
+/* One conversation's mood and reply counters (a shared mood is a row keyed
+ * by its own channel/conversation pair). */
+struct store_presence_channel {
+	double levels[STORE_PRESENCE_LEVELS];   /* [0, 1] */
+	int64_t updated_at;        /* when the levels were last moved */
+	int64_t last_reply_at;
+	int messages_since_reply;
+	int64_t last_snapshot_at;  /* last hormone sample written to HIM */
+};
+
+/* KITH_ENOTFOUND when the conversation has no row yet. */
+enum kith_status store_presence_channel_get(struct store *st, const char *channel,
+					    const char *conversation,
+					    struct store_presence_channel *out,
+					    char **why) KITH_MUST_CHECK;
+/* Insert or replace the row. */
+enum kith_status store_presence_channel_put(struct store *st, const char *channel,
+					    const char *conversation,
+					    const struct store_presence_channel *in,
+					    char **why) KITH_MUST_CHECK;
+/* kith spoke at `at`: last_reply_at = at, messages_since_reply = 0 (no-op
+ * when the row does not exist). */
+enum kith_status store_presence_channel_replied(struct store *st, const char *channel,
+						const char *conversation, int64_t at,
+						char **why) KITH_MUST_CHECK;
+
+/* One person on one channel (owned strings; release with
+ * store_presence_user_release). */
+struct store_presence_user {
+	char *channel;
+	char *user_id;
+	char *name;                /* handle / display name, NULL = unknown */
+	char *last_conversation;   /* where they last spoke, NULL = unknown */
+	bool last_direct;          /* ... and whether that is a DM */
+	int64_t first_seen, last_seen, last_pinged_at;
+	int64_t messages;
+	double affinity, trust, bond, irritation;   /* [0, 1] */
+	char *preferences;         /* JSON object text, never NULL after a get */
+};
+
+enum kith_status store_presence_user_get(struct store *st, const char *channel,
+					 const char *user_id, struct store_presence_user *out,
+					 char **why) KITH_MUST_CHECK;
+/* Insert or replace the row (strings borrowed; preferences NULL = "{}"). */
+enum kith_status store_presence_user_put(struct store *st, const struct store_presence_user *u,
+					 char **why) KITH_MUST_CHECK;
+void store_presence_user_release(struct store_presence_user *u);
+void store_presence_users_free(struct store_presence_user *u, size_t n);
+/* People silent since before `seen_before` and not pinged since
+ * `pinged_before` (never pinged counts), with a known last conversation,
+ * longest silent first, at most `limit` (0 = all). */
+enum kith_status store_presence_users_quiet(struct store *st, int64_t seen_before,
+					    int64_t pinged_before, size_t limit,
+					    struct store_presence_user **out, size_t *n,
+					    char **why) KITH_MUST_CHECK;
+/* Record a ping at `now` if the person still qualifies (silent since
+ * before seen_before, not pinged since pinged_before): *claimed says
+ * whether this call took it.  Called before sending, so a crash between
+ * the two loses a ping rather than doubling it. */
+enum kith_status store_presence_user_claim_ping(struct store *st, const char *channel,
+						const char *user_id, int64_t now,
+						int64_t seen_before, int64_t pinged_before,
+						bool *claimed, char **why) KITH_MUST_CHECK;
+/* How many people are known (all channels). */
+enum kith_status store_presence_users_count(struct store *st, size_t *n,
+					    char **why) KITH_MUST_CHECK;
+
+/* The persona sliders: one row (SEL's global_state), each in [0, 1]. */
+struct store_persona {
+	double teasing, emoji_rate, vulnerability, confidence, playfulness, verbosity, empathy;
+	char preferred_length[16];   /* "short", "medium", "long" */
+	int64_t messages_sent, positive_reactions, negative_reactions;
+	int64_t updated_at;
+};
+
+enum kith_status store_persona_get(struct store *st, struct store_persona *out,
+				   char **why) KITH_MUST_CHECK;
+enum kith_status store_persona_put(struct store *st, const struct store_persona *p,
+				   char **why) KITH_MUST_CHECK;
+
+/* A write transaction (BEGIN IMMEDIATE) around a read-modify-write of
+ * presence rows, so two workers never lose each other's update of a
+ * shared mood.  end commits when rc is KITH_OK, else rolls back, and
+ * returns the final status. */
+enum kith_status store_presence_begin(struct store *st, char **why) KITH_MUST_CHECK;
+enum kith_status store_presence_end(struct store *st, enum kith_status rc, char **why);
+
+/* ---- backfill ----------------------------------------------------------- */
+
+/* Progress of `kith backfill` in one Discord channel (cli/backfill.c owns
+ * the meaning; owned strings, release with store_backfill_release).  A pass
+ * pages from the newest message down; message ids are snowflake strings. */
+struct store_backfill {
+	char *channel_id;
+	char *cursor;        /* oldest message fully processed in this pass (the
+			      * next page is fetched before it); NULL = none yet */
+	char *top;           /* newest message of this pass; NULL = none yet */
+	char *floor;         /* newest message of the last completed pass: a new
+			      * pass stops there; NULL = no pass completed */
+	bool done;           /* this pass reached the floor or the channel start */
+	int64_t messages;    /* messages read, over every pass */
+	int64_t memories;    /* memories newly stored, over every pass */
+	int64_t updated_at;  /* epoch ms */
+};
+
+/* The row of channel_id: KITH_ENOTFOUND when there is none. */
+enum kith_status store_backfill_get(struct store *st, const char *channel_id,
+				    struct store_backfill *out, char **why) KITH_MUST_CHECK;
+/* Insert or replace the row (strings borrowed; updated_at set here). */
+enum kith_status store_backfill_put(struct store *st, const struct store_backfill *b,
+				    char **why) KITH_MUST_CHECK;
+/* Forget the progress of channel_id (NULL = every channel); *n (may be
+ * NULL) receives how many rows went. */
+enum kith_status store_backfill_forget(struct store *st, const char *channel_id, size_t *n,
+				       char **why) KITH_MUST_CHECK;
+void store_backfill_release(struct store_backfill *b);
 
 #endif

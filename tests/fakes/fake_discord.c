@@ -133,6 +133,10 @@ struct fake_discord {
 	struct stored_msg *msgs;
 	size_t nmsgs, msgcap;
 	unsigned long long next_id;
+	/* channel-history holds (fake_discord_hold_history) */
+	pthread_cond_t hist_cv;
+	long hist_serve;          /* answer this many, hold the rest; -1 = none held */
+	size_t hist_seen;         /* history GETs received */
 };
 
 /* ---------------------------------------------------------------------- */
@@ -618,6 +622,29 @@ notfound:
 	return 404;
 }
 
+/* GET /channels/{id}/messages[?…]: channel history. */
+static bool is_history(const char *method, const char *path)
+{
+	char cid[64], rest[256];
+
+	if (strcmp(method, "GET") != 0 || sscanf(path, "/channels/%63[0-9]%255s", cid, rest) != 2)
+		return false;
+	return strncmp(rest, "/messages", 9) == 0 && (rest[9] == '\0' || rest[9] == '?');
+}
+
+/* Count a history request and, when holds are on and it is past the
+ * served ones, wait (unanswered) until they are released. */
+static void hold_history(struct fake_discord *f)
+{
+	size_t mine;
+
+	pthread_mutex_lock(&f->lock);
+	mine = ++f->hist_seen;
+	while (f->hist_serve >= 0 && mine > (size_t)f->hist_serve)
+		pthread_cond_wait(&f->hist_cv, &f->lock);
+	pthread_mutex_unlock(&f->lock);
+}
+
 static enum MHD_Result handle(struct fake_discord *f, struct MHD_Connection *conn,
 			      const char *method, struct upload *up)
 {
@@ -635,6 +662,8 @@ static enum MHD_Result handle(struct fake_discord *f, struct MHD_Connection *con
 
 	if (strncmp(path, PREFIX, strlen(PREFIX)) == 0)
 		path += strlen(PREFIX);
+	if (is_history(method, path))
+		hold_history(f);
 	rec.method = xstrdup(method);
 	rec.path = xstrdup(path);
 	rec.body = xstrndup(buf_str(&up->body), up->body.len);
@@ -787,6 +816,8 @@ struct fake_discord *fake_discord_start(const char *token)
 	f->allowed_intents = (1L << 26) - 1;
 	f->next_id = 3000000000000000001ULL;
 	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->hist_cv, NULL);
+	f->hist_serve = -1;
 
 	pthread_once(&lws_log_once, quiet_lws);
 	memset(&info, 0, sizeof(info));
@@ -834,6 +865,7 @@ void fake_discord_stop(struct fake_discord *f)
 {
 	if (!f)
 		return;
+	fake_discord_release_history(f);   /* held requests must end for MHD to stop */
 	if (f->mhd)
 		MHD_stop_daemon(f->mhd);
 	if (f->ctx) {
@@ -890,6 +922,7 @@ void fake_discord_stop(struct fake_discord *f)
 		free(f->msgs[i].content);
 	}
 	free(f->msgs);
+	pthread_cond_destroy(&f->hist_cv);
 	pthread_mutex_destroy(&f->lock);
 	free(f->token);
 	free(f->api_url);
@@ -1025,6 +1058,29 @@ void fake_discord_add_message(struct fake_discord *f, const char *channel_id, co
 	pthread_mutex_lock(&f->lock);
 	store_message(f, channel_id, id, author_id, content);
 	pthread_mutex_unlock(&f->lock);
+}
+
+void fake_discord_hold_history(struct fake_discord *f, long serve)
+{
+	pthread_mutex_lock(&f->lock);
+	f->hist_serve = serve < 0 ? -1 : serve;
+	pthread_cond_broadcast(&f->hist_cv);
+	pthread_mutex_unlock(&f->lock);
+}
+
+void fake_discord_release_history(struct fake_discord *f)
+{
+	fake_discord_hold_history(f, -1);
+}
+
+size_t fake_discord_history_requests(struct fake_discord *f)
+{
+	size_t n;
+
+	pthread_mutex_lock(&f->lock);
+	n = f->hist_seen;
+	pthread_mutex_unlock(&f->lock);
+	return n;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1198,6 +1254,16 @@ size_t fake_discord_request_count(struct fake_discord *f)
 bool fake_discord_wait_requests(struct fake_discord *f, size_t n, int timeout_ms)
 {
 	return wait_until(f, count_reqs, 0, n, timeout_ms);
+}
+
+static size_t count_history(struct fake_discord *f, int unused)
+{
+	return fake_discord_history_requests(f);
+}
+
+bool fake_discord_wait_history(struct fake_discord *f, size_t n, int timeout_ms)
+{
+	return wait_until(f, count_history, 0, n, timeout_ms);
 }
 
 #define REQ_FIELD(fn, field) \

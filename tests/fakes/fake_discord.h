@@ -93,6 +93,15 @@ void fake_discord_set_bucket(struct fake_discord *f, const char *method, const c
 /* A message in a channel's history (ids are snowflake strings). */
 void fake_discord_add_message(struct fake_discord *f, const char *channel_id, const char *id,
 			      const char *author_id, const char *content);
+/* Channel-history holds, to interrupt a client between pages: the first
+ * `serve` history GETs (counted from the fake's start) are answered, later
+ * ones wait unanswered until released (or the fake stops).  serve < 0 =
+ * hold nothing (the default). */
+void fake_discord_hold_history(struct fake_discord *f, long serve);
+void fake_discord_release_history(struct fake_discord *f);
+/* History GETs received so far, held ones included; wait until n. */
+size_t fake_discord_history_requests(struct fake_discord *f);
+bool fake_discord_wait_history(struct fake_discord *f, size_t n, int timeout_ms);
 
 /* ---- REST records ---- */
 size_t fake_discord_request_count(struct fake_discord *f);

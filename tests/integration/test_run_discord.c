@@ -4,6 +4,7 @@
 #include "support/test.h"
 #include "support/itest.h"
 #include "fakes/fake_discord.h"
+#include "fakes/fake_files.h"
 #include "fakes/fake_llm.h"
 #include "core/alloc.h"
 #include "core/clock.h"
@@ -18,6 +19,16 @@
 
 static struct fake_llm *llm;
 static struct fake_discord *discord;
+static struct fake_files *files;
+
+/* A 1×1 PNG. */
+static const unsigned char png[] = {
+	0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
+	0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f,
+	0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8,
+	0xcf, 0xc0, 0xf0, 0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00,
+	0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+};
 
 static void env_for_fakes(struct kith_env *e, const char *name, const char *token)
 {
@@ -26,6 +37,7 @@ static void env_for_fakes(struct kith_env *e, const char *name, const char *toke
 	kith_env_set(e, "OLLAMA_FOREGROUND_MODEL", "test-model");
 	kith_env_set(e, "DISCORD_BOT_TOKEN", token);
 	kith_env_set(e, "DISCORD_API_URL", fake_discord_api_url(discord));
+	kith_env_set(e, "OLLAMA_VISION_MODEL", "vision-model");
 }
 
 static struct proc *start_kith(struct kith_env *e)
@@ -42,15 +54,35 @@ static struct proc *start_kith(struct kith_env *e)
 	return proc_start(&o);
 }
 
-static void dm(const char *id, const char *content)
+static void dm_with(const char *id, const char *content, const char *attachments)
 {
 	char *d = xasprintf("{\"id\":\"%s\",\"channel_id\":\"" DM_CHANNEL "\","
 			    "\"author\":{\"id\":\"4000000000000000042\",\"username\":\"ada\"},"
 			    "\"content\":\"%s\",\"timestamp\":\"2026-11-22T10:00:00.000000+00:00\","
-			    "\"mentions\":[],\"attachments\":[]}", id, content);
+			    "\"mentions\":[],\"attachments\":%s}", id, content, attachments);
 
 	fake_discord_dispatch(discord, "MESSAGE_CREATE", d);
 	free(d);
+}
+
+static void dm(const char *id, const char *content)
+{
+	dm_with(id, content, "[]");
+}
+
+/* The newest chat request (not a vision call): index, or -1. */
+static long last_chat_request(void)
+{
+	for (size_t i = fake_llm_request_count(llm); i-- > 0;) {
+		json_t *req = fake_llm_request_json(llm, i);
+		const char *model = kjson_str(req, "model");
+		bool chat = model && strcmp(model, "test-model") == 0;
+
+		json_decref(req);
+		if (chat)
+			return (long)i;
+	}
+	return -1;
 }
 
 /* Index of the first POST …/channels/DM_CHANNEL/messages at or after
@@ -78,18 +110,17 @@ static long wait_post(size_t from)
 	return -1;
 }
 
-static char *last_system_prompt(void)
+/* Message `which` of the newest chat request (-1 = the last one). */
+static char *chat_message(int which)
 {
-	for (size_t i = fake_llm_request_count(llm); i-- > 0;) {
-		json_t *req = fake_llm_request_json(llm, i);
-		json_t *msgs = kjson_arr(req, "messages");
-		char *r = msgs ? xstrdup(kjson_str(json_array_get(msgs, 0), "content")) : NULL;
+	long i = last_chat_request();
+	json_t *req = i >= 0 ? fake_llm_request_json(llm, (size_t)i) : NULL;
+	json_t *msgs = kjson_arr(req, "messages");
+	size_t at = which >= 0 ? (size_t)which : (msgs ? json_array_size(msgs) - 1 : 0);
+	char *r = msgs ? xstrdup(kjson_str(json_array_get(msgs, at), "content")) : NULL;
 
-		json_decref(req);
-		if (r)
-			return r;
-	}
-	return NULL;
+	json_decref(req);
+	return r;
 }
 
 static void test_dm_gets_a_reply_with_memory(void)
@@ -120,13 +151,41 @@ static void test_dm_gets_a_reply_with_memory(void)
 	dm("3000000000000000102", "Which tea do I like best, do you remember?");
 	at = wait_post((size_t)at + 1);
 	CHECK(at >= 0);
-	sys = last_system_prompt();
+	sys = chat_message(0);
 	REQUIRE(sys);
-	CHECK_CONTAINS(sys, "my favourite tea is genmaicha");
+	CHECK_CONTAINS(sys, "my favourite tea is genmaicha");   /* memory */
 	CHECK_CONTAINS(sys, "discord");
+	CHECK_CONTAINS(sys, "dopamine");                        /* mood levels */
 	free(sys);
+
+	/* A picture: the vision model describes it, the caption reaches the
+	 * reply's prompt with the message. */
+	{
+		char *url = xasprintf("%s/cat.png", fake_files_url(files));
+		char *att = xasprintf("[{\"id\":\"5000000000000000001\",\"filename\":\"cat.png\","
+				      "\"content_type\":\"image/png\",\"size\":%zu,\"url\":\"%s\"}]",
+				      sizeof(png), url);
+		char *last;
+		size_t before = fake_llm_request_count(llm);
+
+		fake_llm_push(llm, &(struct fake_reply){ .content = "A ginger cat asleep on a red sofa." });
+		fake_llm_push(llm, &(struct fake_reply){ .content = "What a sleepy cat!" });
+		dm_with("3000000000000000103", "look who is napping", att);
+		at = wait_post((size_t)at + 1);
+		CHECK(at >= 0);
+		CHECK(fake_llm_request_count(llm) >= before + 2);
+		CHECK_EQ(fake_llm_request_image_count(llm, before), 1);
+		last = chat_message(-1);
+		REQUIRE(last);
+		CHECK_CONTAINS(last, "look who is napping");
+		CHECK_CONTAINS(last, "[Images]");
+		CHECK_CONTAINS(last, "ginger cat asleep on a red sofa");
+		free(last);
+		free(att);
+		free(url);
+	}
 	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM messages WHERE channel='discord' AND "
-				   "conversation='" DM_CHANNEL "' AND direction='outgoing'"), 2);
+				   "conversation='" DM_CHANNEL "' AND direction='outgoing'"), 3);
 
 	kill(proc_pid(p), SIGTERM);
 	REQUIRE(proc_wait(p, WAIT_MS, &r) == 0);
@@ -166,11 +225,15 @@ int main(void)
 {
 	llm = fake_llm_start(FAKE_LLM_OLLAMA);
 	discord = fake_discord_start(TOKEN);
-	if (!llm || !discord)
+	files = fake_files_start();
+	if (!llm || !discord || !files)
 		return 1;
+	fake_files_put(files, &(struct fake_file){ .path = "/cat.png", .data = png, .len = sizeof(png),
+						  .content_type = "image/png" });
 	RUN(test_dm_gets_a_reply_with_memory);
 	RUN(test_bad_token_stops_with_the_reason);
 	RUN(test_signal_only_is_refused);
+	fake_files_stop(files);
 	fake_discord_stop(discord);
 	fake_llm_stop(llm);
 	return test_summary();

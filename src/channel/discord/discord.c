@@ -171,6 +171,7 @@ static const struct channel_ops discord_ops = {
 	.typing = discord_typing,
 	.react = discord_react,
 	.destroy = discord_destroy,
+	.self_id = discord_self_id,
 };
 
 struct channel *discord_channel_new(const struct discord_config *cfg, char **why)
