@@ -21,6 +21,7 @@
  *   planner_trace.c    the trace JSON that makes replay byte-identical
  *   prefetch.c  hints and the background staging thread
  *   metrics.c   counters, latency histograms, Prometheus text
+ *   stats.c     counts of snapshots, tiles and bytes per stream (/him_status)
  *   fsck.c      whole-store checking
  *   hormones.c  hormone history: time-bucket pyramid of hormonal_state tiles
  *   vindex*.c   the semantic pyramid (vector index over tiles; vindex_int.h),
