@@ -2,10 +2,14 @@
  *
  * memory.c   lifecycle: HIM, the per-scope vector indexes, the background
  *            thread, settling
- * scope.c    names and keys: HIM snapshot names from scopes, dedupe digests
+ * scope.c    names and keys: conversation scopes, HIM snapshot names from
+ *            scopes, dedupe digests
  * memory_add.c  storing and embedding (now or later)
  * recall.c   hybrid recall: keyword and vector candidates, fusion, salience,
- *            recency, duplicates and diversity; recent memories */
+ *            recency, duplicates and diversity; recent memories
+ * memory_stats.c  counts for /him_status
+ * locomo.c, locomo_run.c  the LoCoMo file (parsed from a buffer, fuzzed)
+ *            and the retrieval evaluation over it */
 #ifndef KITH_MEMORY_INT_H
 #define KITH_MEMORY_INT_H
 
