@@ -203,15 +203,32 @@ static bool in_bbox(const struct vx_node *n, const struct him_vindex_search *s)
 	return false;
 }
 
+/* A node whose members' mean cosine to its centroid (norm) is under
+ * VX_DIFFUSE_SIGMAS/√dim is a mixture of many unrelated clusters: a query
+ * inside one of them is no closer to its centroid than an unrelated unit
+ * vector is by chance (1/√dim), so its similarity cannot rank it.  Such
+ * nodes are expanded first, breadth first (they sit near the root, and
+ * there are few of them), and best-first ranking starts where centroids
+ * become informative.  Without this the descent dives into whichever
+ * subtree the noise favours and at 1M vectors misses the right leaves for
+ * about 3% of the true neighbours at K = 8. */
+#define VX_DIFFUSE_SIGMAS 2.0f
+
 static void push_node(const struct him_vindex *vi, struct pq *p, const float *q,
 		      const struct vx_node *n, const struct him_vindex_search *s)
 {
-	float cs = vec_dot(q, n->centroid, (size_t)vi->dim);
+	float cs = vec_dot(q, n->centroid, (size_t)vi->dim), pr = cs;
 
-	pq_push(p, (struct cand){ cs + (in_bbox(n, s) ? VX_BBOX_BONUS : 0), cs, n });
+	if (!n->leaf && n->norm < VX_DIFFUSE_SIGMAS / sqrtf((float)vi->dim))
+		pr = 2 + n->norm;
+	pq_push(p, (struct cand){ pr + (in_bbox(n, s) ? VX_BBOX_BONUS : 0), cs, n });
 }
 
-/* The acceptance estimate over the nodes still queued (see the top). */
+/* The acceptance estimate over the nodes still queued (see the top).  It
+ * stops summing once k vectors are expected to be missing (the estimate is
+ * then 0 whatever the rest adds): on hard data that is early, and the erfc
+ * over a queue of a thousand nodes before every leaf cost as much as the
+ * descent itself. */
 static double estimate(const struct pq *p, const struct topk *t)
 {
 	double missing = 0, thr = topk_floor(t);
@@ -220,7 +237,7 @@ static double estimate(const struct pq *p, const struct topk *t)
 		for (size_t i = 0; i < p->n; i++)
 			missing += p->c[i].n->count;
 	} else {
-		for (size_t i = 0; i < p->n; i++) {
+		for (size_t i = 0; i < p->n && missing < (double)t->k; i++) {
 			const struct vx_node *n = p->c[i].n;
 			double mu = n->norm, cs = p->c[i].cs;
 			double var = (1 - mu * mu) * (1 - cs * cs) / (n->deff > 1 ? n->deff : 1);
@@ -300,7 +317,9 @@ static enum kith_status descend(struct him_vindex *vi, const float *q,
 		}
 		if (!leaves.n)
 			break;
-		st->est_recall = estimate(&leaves, t) * estimate(&inner, t);
+		st->est_recall = estimate(&leaves, t);
+		if (st->est_recall > 0)
+			st->est_recall *= estimate(&inner, t);
 		if (st->est_recall >= accept)
 			break;
 		if (st->leaf_tiles >= max_tiles || (deadline && clock_mono_ms() >= deadline)) {

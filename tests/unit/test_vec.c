@@ -16,7 +16,9 @@ static float frand(void)
 	return (float)((double)(rng >> 11) / 9007199254740992.0 * 2.0 - 1.0);
 }
 
-static const size_t lens[] = { 0, 1, 3, 15, 16, 17, 31, 64, 100, 384, 512 };
+/* up to HIM_VINDEX_MAX_DIM (4096): 768, 1536 are common embedding widths */
+static const size_t lens[] = { 0, 1, 3, 15, 16, 17, 31, 64, 100, 384, 512, 768, 1536, 4096 };
+#define MAXLEN 4096
 #define NLENS (sizeof(lens) / sizeof(lens[0]))
 
 static bool close_to(double a, double b, double tol)
@@ -26,7 +28,7 @@ static bool close_to(double a, double b, double tol)
 
 static void test_dot_and_dist(void)
 {
-	float a[512], b[512];
+	static float a[MAXLEN], b[MAXLEN];
 
 	for (size_t k = 0; k < NLENS; k++) {
 		size_t n = lens[k];
@@ -57,8 +59,10 @@ static void test_normalize(void)
 
 static void test_quantize(void)
 {
-	float v[512], back[512], q[512], zero[4] = { 0 };
-	int8_t iv[512], iz[4];
+	static float v[MAXLEN], back[MAXLEN], q[MAXLEN];
+	static int8_t iv[MAXLEN];
+	float zero[4] = { 0 };
+	int8_t iz[4];
 
 	for (size_t k = 0; k < NLENS; k++) {
 		size_t n = lens[k];
@@ -115,6 +119,18 @@ static void test_many_and_axpy(void)
 	vec_axpy_i8(acc, v + N, 0.25f, N);
 	for (int i = 0; i < N; i++)
 		CHECK(close_to(acc[i], 0.5 * v[i] + 0.25 * v[N + i], 1e-6));
+	/* the float axpy (weighted centroid sums) */
+	{
+		float x[N], acc2[N];
+
+		for (int i = 0; i < N; i++) {
+			x[i] = frand();
+			acc2[i] = acc[i];
+		}
+		vec_axpy(acc2, x, 3.0f, N);
+		for (int i = 0; i < N; i++)
+			CHECK(close_to(acc2[i], (double)acc[i] + 3.0 * x[i], 1e-6));
+	}
 }
 
 int main(void)
