@@ -12,15 +12,7 @@
 #include <string.h>
 
 #include "him/hormones.h"
-
-static void check_status(enum kith_status st, char *why)
-{
-	if (st && (st != KITH_EINVAL || !why || !strchr(why, ':')))
-		abort();
-	if (!st && why)
-		abort();
-	free(why);
-}
+#include "fuzz_him.h"
 
 static void put_body(const char *p, size_t n)
 {
@@ -47,7 +39,7 @@ static void put_body(const char *p, size_t n)
 		free(text);
 		json_decref(j);
 	}
-	check_status(st, why);
+	fuzz_him_check_status(st, why);
 }
 
 static void channel_id(const char *p, size_t n)

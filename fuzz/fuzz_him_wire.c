@@ -12,15 +12,7 @@
 #include <string.h>
 
 #include "him/wire.h"
-
-static void check_status(enum kith_status st, char *why)
-{
-	if (st && (st != KITH_EINVAL || !why || !strchr(why, ':')))
-		abort();
-	if (!st && why)
-		abort();
-	free(why);
-}
+#include "fuzz_him.h"
 
 static void tiles(const char *p, size_t n)
 {
@@ -41,7 +33,7 @@ static void tiles(const char *p, size_t n)
 		(void)strlen(r->dtype);
 	}
 	him_wire_tiles_release(&t);
-	check_status(st, why);
+	fuzz_him_check_status(st, why);
 }
 
 static void query(const char *p, size_t n)
@@ -55,7 +47,7 @@ static void query(const char *p, size_t n)
 		    q.q.level_max > HIM_MAX_LEVEL || !q.q.goal || !q.q.stream))
 		abort();
 	him_wire_query_release(&q);
-	check_status(st, why);
+	fuzz_him_check_status(st, why);
 }
 
 static void hints(const char *p, size_t n)
@@ -75,7 +67,7 @@ static void hints(const char *p, size_t n)
 				abort();
 	}
 	him_wire_hints_release(&h);
-	check_status(st, why);
+	fuzz_him_check_status(st, why);
 }
 
 static void snapshot(const char *p, size_t n)
@@ -92,7 +84,7 @@ static void snapshot(const char *p, size_t n)
 		json_decref(j);
 		him_snapshot_release(&s);
 	}
-	check_status(st, why);
+	fuzz_him_check_status(st, why);
 }
 
 static void merge_and_replay(const char *p, size_t n)
@@ -105,13 +97,13 @@ static void merge_and_replay(const char *p, size_t n)
 	if (!st && m.nwith == 0)
 		abort();
 	him_wire_merge_release(&m);
-	check_status(st, why);
+	fuzz_him_check_status(st, why);
 	why = NULL;
 	st = him_wire_parse_replay(p, n, &r, &why);
 	if (!st && !him_is_trace_id(r.trace_id))
 		abort();
 	him_wire_replay_release(&r);
-	check_status(st, why);
+	fuzz_him_check_status(st, why);
 }
 
 /* Semantic records, for a 4-dimensional index: vectors are finite and of
@@ -142,7 +134,7 @@ static void records(const char *p, size_t n)
 	if (!st && (!r.snapshot_id || !r.stream))
 		abort();
 	him_wire_records_release(&r);
-	check_status(st, why);
+	fuzz_him_check_status(st, why);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -5,17 +5,9 @@
  * between a batch and its row costs re-reading that batch, which memory/
  * deduplicates, never a gap. */
 #include "store/store_int.h"
-#include "core/alloc.h"
 #include "core/clock.h"
 
 #include <string.h>
-
-static char *column_dup(sqlite3_stmt *s, int i)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-
-	return t ? xstrdup((const char *)t) : NULL;
-}
 
 void store_backfill_release(struct store_backfill *b)
 {
@@ -44,10 +36,10 @@ enum kith_status store_backfill_get(struct store *st, const char *channel_id,
 	store_bind_text(s, 1, channel_id);
 	r = sqlite3_step(s);
 	if (r == SQLITE_ROW) {
-		out->channel_id = column_dup(s, 0);
-		out->cursor = column_dup(s, 1);
-		out->top = column_dup(s, 2);
-		out->floor = column_dup(s, 3);
+		out->channel_id = store_column_dup(s, 0);
+		out->cursor = store_column_dup(s, 1);
+		out->top = store_column_dup(s, 2);
+		out->floor = store_column_dup(s, 3);
 		out->done = sqlite3_column_int(s, 4) != 0;
 		out->messages = sqlite3_column_int64(s, 5);
 		out->memories = sqlite3_column_int64(s, 6);
@@ -69,7 +61,6 @@ enum kith_status store_backfill_put(struct store *st, const struct store_backfil
 		" (channel_id, cursor, top, floor, done, messages, memories, updated_at)"
 		" VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
 	sqlite3_stmt *s = NULL;
-	enum kith_status rc = KITH_OK;
 
 	if (!b->channel_id || !*b->channel_id)
 		return kith_why(why, KITH_EINVAL, "backfill progress needs a channel id");
@@ -83,10 +74,7 @@ enum kith_status store_backfill_put(struct store *st, const struct store_backfil
 	sqlite3_bind_int64(s, 6, b->messages);
 	sqlite3_bind_int64(s, 7, b->memories);
 	sqlite3_bind_int64(s, 8, clock_now_ms());
-	if (sqlite3_step(s) != SQLITE_DONE)
-		rc = store_fail(st, why, "saving backfill progress");
-	sqlite3_finalize(s);
-	return rc;
+	return store_step_done(st, s, why, "saving backfill progress");
 }
 
 enum kith_status store_backfill_forget(struct store *st, const char *channel_id, size_t *n,

@@ -21,27 +21,20 @@
 	"id, scope, speaker, text, tags, context, salience, created_at, stored_at, source," \
 	" digest, embedded_with"
 
-static char *column_dup(sqlite3_stmt *s, int i)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-
-	return t ? xstrdup((const char *)t) : NULL;
-}
-
 static void read_row(sqlite3_stmt *s, struct store_memory *m)
 {
 	m->id = sqlite3_column_int64(s, 0);
-	m->scope = column_dup(s, 1);
-	m->speaker = column_dup(s, 2);
-	m->text = column_dup(s, 3);
-	m->tags = column_dup(s, 4);
-	m->context = column_dup(s, 5);
+	m->scope = store_column_dup(s, 1);
+	m->speaker = store_column_dup(s, 2);
+	m->text = store_column_dup(s, 3);
+	m->tags = store_column_dup(s, 4);
+	m->context = store_column_dup(s, 5);
 	m->salience = sqlite3_column_double(s, 6);
 	m->created_at = sqlite3_column_int64(s, 7);
 	m->stored_at = sqlite3_column_int64(s, 8);
-	m->source = column_dup(s, 9);
-	m->digest = column_dup(s, 10);
-	m->embedded_with = column_dup(s, 11);
+	m->source = store_column_dup(s, 9);
+	m->digest = store_column_dup(s, 10);
+	m->embedded_with = store_column_dup(s, 11);
 }
 
 /* Step s to the end, appending rows. */
@@ -55,6 +48,54 @@ static enum kith_status read_rows(struct store *st, sqlite3_stmt *s, struct stor
 		read_row(s, &(*rows)[(*count)++]);
 	}
 	return r == SQLITE_DONE ? KITH_OK : store_fail(st, why, doing);
+}
+
+/* Run a SELECT of MEMORY_COLUMNS whose parameters are (text, limit; 0 = no
+ * limit) and hand its rows to the caller (none on failure). */
+static enum kith_status select_rows(struct store *st, const char *sql, const char *text,
+				    size_t limit, struct store_memory **out, size_t *n,
+				    char **why, const char *doing)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_memory *rows = NULL;
+	size_t count = 0, cap = 0;
+	enum kith_status rc;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return store_fail(st, why, doing);
+	store_bind_text(s, 1, text);
+	sqlite3_bind_int64(s, 2, limit ? (sqlite3_int64)limit : -1);
+	rc = read_rows(st, s, &rows, &count, &cap, why, doing);
+	sqlite3_finalize(s);
+	if (rc) {
+		store_memories_free(rows, count);
+		return rc;
+	}
+	*out = rows;
+	*n = count;
+	return KITH_OK;
+}
+
+/* Run a SELECT COUNT(*) with one optional text parameter. */
+static enum kith_status count_rows(struct store *st, const char *sql, const char *text,
+				   size_t *n, char **why, const char *doing)
+{
+	sqlite3_stmt *s = NULL;
+	enum kith_status rc = KITH_OK;
+
+	*n = 0;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return store_fail(st, why, doing);
+	if (text)
+		store_bind_text(s, 1, text);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		*n = (size_t)sqlite3_column_int64(s, 0);
+	else
+		rc = store_fail(st, why, doing);
+	sqlite3_finalize(s);
+	return rc;
 }
 
 void store_memories_free(struct store_memory *rows, size_t n)
@@ -217,26 +258,8 @@ enum kith_status store_memories_pending(struct store *st, const char *key, size_
 	static const char sql[] =
 		"SELECT " MEMORY_COLUMNS " FROM memories"
 		" WHERE embedded_with IS NULL OR embedded_with <> ? ORDER BY id LIMIT ?";
-	sqlite3_stmt *s = NULL;
-	struct store_memory *rows = NULL;
-	size_t count = 0, cap = 0;
-	enum kith_status rc;
 
-	*out = NULL;
-	*n = 0;
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-		return store_fail(st, why, "listing pending memories");
-	store_bind_text(s, 1, key);
-	sqlite3_bind_int64(s, 2, limit ? (sqlite3_int64)limit : -1);
-	rc = read_rows(st, s, &rows, &count, &cap, why, "listing pending memories");
-	sqlite3_finalize(s);
-	if (rc) {
-		store_memories_free(rows, count);
-		return rc;
-	}
-	*out = rows;
-	*n = count;
-	return KITH_OK;
+	return select_rows(st, sql, key, limit, out, n, why, "listing pending memories");
 }
 
 enum kith_status store_memories_pending_count(struct store *st, const char *key, size_t *n,
@@ -244,35 +267,13 @@ enum kith_status store_memories_pending_count(struct store *st, const char *key,
 {
 	static const char sql[] =
 		"SELECT COUNT(*) FROM memories WHERE embedded_with IS NULL OR embedded_with <> ?";
-	sqlite3_stmt *s = NULL;
-	enum kith_status rc = KITH_OK;
 
-	*n = 0;
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-		return store_fail(st, why, "counting pending memories");
-	store_bind_text(s, 1, key);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		*n = (size_t)sqlite3_column_int64(s, 0);
-	else
-		rc = store_fail(st, why, "counting pending memories");
-	sqlite3_finalize(s);
-	return rc;
+	return count_rows(st, sql, key, n, why, "counting pending memories");
 }
 
 enum kith_status store_memories_count(struct store *st, size_t *n, char **why)
 {
-	sqlite3_stmt *s = NULL;
-	enum kith_status rc = KITH_OK;
-
-	*n = 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT COUNT(*) FROM memories", -1, &s, NULL) != SQLITE_OK)
-		return store_fail(st, why, "counting memories");
-	if (sqlite3_step(s) == SQLITE_ROW)
-		*n = (size_t)sqlite3_column_int64(s, 0);
-	else
-		rc = store_fail(st, why, "counting memories");
-	sqlite3_finalize(s);
-	return rc;
+	return count_rows(st, "SELECT COUNT(*) FROM memories", NULL, n, why, "counting memories");
 }
 
 enum kith_status store_memories_mark_embedded(struct store *st, const int64_t *ids, size_t n,
@@ -442,24 +443,6 @@ enum kith_status store_memories_recent(struct store *st, const char *scope, size
 	static const char sql[] =
 		"SELECT " MEMORY_COLUMNS " FROM memories WHERE scope = ?"
 		" ORDER BY created_at DESC, id DESC LIMIT ?";
-	sqlite3_stmt *s = NULL;
-	struct store_memory *rows = NULL;
-	size_t count = 0, cap = 0;
-	enum kith_status rc;
 
-	*out = NULL;
-	*n = 0;
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-		return store_fail(st, why, "reading recent memories");
-	store_bind_text(s, 1, scope);
-	sqlite3_bind_int64(s, 2, limit ? (sqlite3_int64)limit : -1);
-	rc = read_rows(st, s, &rows, &count, &cap, why, "reading recent memories");
-	sqlite3_finalize(s);
-	if (rc) {
-		store_memories_free(rows, count);
-		return rc;
-	}
-	*out = rows;
-	*n = count;
-	return KITH_OK;
+	return select_rows(st, sql, scope, limit, out, n, why, "reading recent memories");
 }

@@ -41,13 +41,6 @@ enum kith_status store_message_add(struct store *st, const struct new_message *m
 	return rc;
 }
 
-static char *column_dup(sqlite3_stmt *s, int i)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-
-	return t ? xstrdup((const char *)t) : NULL;
-}
-
 enum kith_status store_messages_recent(struct store *st, const char *channel,
 				       const char *conversation, size_t limit,
 				       struct store_message **out, size_t *n, char **why)
@@ -77,12 +70,12 @@ enum kith_status store_messages_recent(struct store *st, const char *channel,
 		m->id = sqlite3_column_int64(s, 0);
 		m->direction = strcmp((const char *)sqlite3_column_text(s, 1), "outgoing") == 0
 				       ? MSG_OUTGOING : MSG_INCOMING;
-		m->channel = column_dup(s, 2);
-		m->conversation = column_dup(s, 3);
-		m->author_id = column_dup(s, 4);
-		m->author_name = column_dup(s, 5);
-		m->content = column_dup(s, 6);
-		m->external_id = column_dup(s, 7);
+		m->channel = store_column_dup(s, 2);
+		m->conversation = store_column_dup(s, 3);
+		m->author_id = store_column_dup(s, 4);
+		m->author_name = store_column_dup(s, 5);
+		m->content = store_column_dup(s, 6);
+		m->external_id = store_column_dup(s, 7);
 		m->parent_id = sqlite3_column_int64(s, 8);
 		m->created_at = sqlite3_column_int64(s, 9);
 	}

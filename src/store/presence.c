@@ -22,13 +22,6 @@
 	"channel, user_id, name, first_seen, last_seen, last_conversation, last_direct," \
 	" messages, affinity, trust, bond, irritation, preferences, last_pinged_at"
 
-static char *column_dup(sqlite3_stmt *s, int i)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-
-	return t ? xstrdup((const char *)t) : NULL;
-}
-
 /* NULL for 0 ("never"). */
 static void bind_time(sqlite3_stmt *s, int i, int64_t v)
 {
@@ -43,17 +36,6 @@ static double clamp01(double v)
 	if (!(v >= 0))   /* NaN too */
 		return 0;
 	return v > 1 ? 1 : v;
-}
-
-/* Run a prepared statement that returns no rows, then finalize it. */
-static enum kith_status step_done(struct store *st, sqlite3_stmt *s, char **why,
-				  const char *doing)
-{
-	enum kith_status rc = sqlite3_step(s) == SQLITE_DONE ? KITH_OK
-							      : store_fail(st, why, doing);
-
-	sqlite3_finalize(s);
-	return rc;
 }
 
 /* ---- transactions -------------------------------------------------------- */
@@ -129,7 +111,7 @@ enum kith_status store_presence_channel_put(struct store *st, const char *channe
 	bind_time(s, 12, in->last_reply_at);
 	sqlite3_bind_int(s, 13, in->messages_since_reply > 0 ? in->messages_since_reply : 0);
 	bind_time(s, 14, in->last_snapshot_at);
-	return step_done(st, s, why, "saving a conversation's mood");
+	return store_step_done(st, s, why, "saving a conversation's mood");
 }
 
 enum kith_status store_presence_channel_replied(struct store *st, const char *channel,
@@ -144,7 +126,7 @@ enum kith_status store_presence_channel_replied(struct store *st, const char *ch
 	sqlite3_bind_int64(s, 1, at);
 	store_bind_text(s, 2, channel);
 	store_bind_text(s, 3, conversation);
-	return step_done(st, s, why, "recording a reply");
+	return store_step_done(st, s, why, "recording a reply");
 }
 
 /* ---- people ----------------------------------------------------------------- */
@@ -170,19 +152,19 @@ void store_presence_users_free(struct store_presence_user *u, size_t n)
 
 static void read_user(sqlite3_stmt *s, struct store_presence_user *u)
 {
-	u->channel = column_dup(s, 0);
-	u->user_id = column_dup(s, 1);
-	u->name = column_dup(s, 2);
+	u->channel = store_column_dup(s, 0);
+	u->user_id = store_column_dup(s, 1);
+	u->name = store_column_dup(s, 2);
 	u->first_seen = sqlite3_column_int64(s, 3);
 	u->last_seen = sqlite3_column_int64(s, 4);
-	u->last_conversation = column_dup(s, 5);
+	u->last_conversation = store_column_dup(s, 5);
 	u->last_direct = sqlite3_column_int(s, 6) != 0;
 	u->messages = sqlite3_column_int64(s, 7);
 	u->affinity = sqlite3_column_double(s, 8);
 	u->trust = sqlite3_column_double(s, 9);
 	u->bond = sqlite3_column_double(s, 10);
 	u->irritation = sqlite3_column_double(s, 11);
-	u->preferences = column_dup(s, 12);
+	u->preferences = store_column_dup(s, 12);
 	if (!u->preferences)
 		u->preferences = xstrdup("{}");
 	u->last_pinged_at = sqlite3_column_int64(s, 13);
@@ -240,7 +222,7 @@ enum kith_status store_presence_user_put(struct store *st, const struct store_pr
 	sqlite3_bind_double(s, 12, clamp01(u->irritation));
 	store_bind_text(s, 13, u->preferences ? u->preferences : "{}");
 	bind_time(s, 14, u->last_pinged_at);
-	return step_done(st, s, why, "saving a person");
+	return store_step_done(st, s, why, "saving a person");
 }
 
 enum kith_status store_presence_users_quiet(struct store *st, int64_t seen_before,
@@ -300,7 +282,7 @@ enum kith_status store_presence_user_claim_ping(struct store *st, const char *ch
 	store_bind_text(s, 3, user_id);
 	sqlite3_bind_int64(s, 4, seen_before);
 	sqlite3_bind_int64(s, 5, pinged_before);
-	rc = step_done(st, s, why, "recording a ping");
+	rc = store_step_done(st, s, why, "recording a ping");
 	if (!rc)
 		*claimed = sqlite3_changes(st->db) > 0;
 	return rc;
@@ -387,5 +369,5 @@ enum kith_status store_persona_put(struct store *st, const struct store_persona 
 	sqlite3_bind_int64(s, 10, p->positive_reactions);
 	sqlite3_bind_int64(s, 11, p->negative_reactions);
 	sqlite3_bind_int64(s, 12, p->updated_at ? p->updated_at : clock_now_ms());
-	return step_done(st, s, why, "saving the persona");
+	return store_step_done(st, s, why, "saving the persona");
 }

@@ -21,6 +21,23 @@ int store_bind_text(sqlite3_stmt *s, int i, const char *v)
 	return v ? sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(s, i);
 }
 
+char *store_column_dup(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+enum kith_status store_step_done(struct store *st, sqlite3_stmt *s, char **why,
+				 const char *doing)
+{
+	enum kith_status rc = sqlite3_step(s) == SQLITE_DONE ? KITH_OK
+							      : store_fail(st, why, doing);
+
+	sqlite3_finalize(s);
+	return rc;
+}
+
 /* mkdir -p for the directory part of `path`. */
 static enum kith_status make_parent_dirs(const char *path, char **why)
 {

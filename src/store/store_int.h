@@ -24,5 +24,10 @@ extern const size_t store_migrations_count;
 enum kith_status store_fail(struct store *st, char **why, const char *doing);
 /* Bind helpers: NULL text binds NULL. */
 int store_bind_text(sqlite3_stmt *s, int i, const char *v);
+/* Column i of the current row as a heap string (caller frees); NULL for NULL. */
+char *store_column_dup(sqlite3_stmt *s, int i);
+/* Step a statement that returns no rows, then finalize it. */
+enum kith_status store_step_done(struct store *st, sqlite3_stmt *s, char **why,
+				 const char *doing);
 
 #endif

@@ -1060,6 +1060,17 @@ void fake_discord_add_message(struct fake_discord *f, const char *channel_id, co
 	pthread_mutex_unlock(&f->lock);
 }
 
+/* One of the counters below, read under the lock. */
+static size_t locked_count(struct fake_discord *f, const size_t *counter)
+{
+	size_t n;
+
+	pthread_mutex_lock(&f->lock);
+	n = *counter;
+	pthread_mutex_unlock(&f->lock);
+	return n;
+}
+
 void fake_discord_hold_history(struct fake_discord *f, long serve)
 {
 	pthread_mutex_lock(&f->lock);
@@ -1075,12 +1086,7 @@ void fake_discord_release_history(struct fake_discord *f)
 
 size_t fake_discord_history_requests(struct fake_discord *f)
 {
-	size_t n;
-
-	pthread_mutex_lock(&f->lock);
-	n = f->hist_seen;
-	pthread_mutex_unlock(&f->lock);
-	return n;
+	return locked_count(f, &f->hist_seen);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1088,12 +1094,7 @@ size_t fake_discord_history_requests(struct fake_discord *f)
 
 size_t fake_discord_connections(struct fake_discord *f)
 {
-	size_t n;
-
-	pthread_mutex_lock(&f->lock);
-	n = f->nconns;
-	pthread_mutex_unlock(&f->lock);
-	return n;
+	return locked_count(f, &f->nconns);
 }
 
 char *fake_discord_connection_path(struct fake_discord *f, size_t i)
@@ -1120,12 +1121,7 @@ int fake_discord_connection_close_code(struct fake_discord *f, size_t i)
 
 size_t fake_discord_payload_count(struct fake_discord *f)
 {
-	size_t n;
-
-	pthread_mutex_lock(&f->lock);
-	n = f->npayloads;
-	pthread_mutex_unlock(&f->lock);
-	return n;
+	return locked_count(f, &f->npayloads);
 }
 
 json_t *fake_discord_payload(struct fake_discord *f, size_t i)
@@ -1243,12 +1239,7 @@ bool fake_discord_live(struct fake_discord *f)
 
 size_t fake_discord_request_count(struct fake_discord *f)
 {
-	size_t n;
-
-	pthread_mutex_lock(&f->lock);
-	n = f->nreqs;
-	pthread_mutex_unlock(&f->lock);
-	return n;
+	return locked_count(f, &f->nreqs);
 }
 
 bool fake_discord_wait_requests(struct fake_discord *f, size_t n, int timeout_ms)

@@ -203,18 +203,27 @@ static void test_full_run_and_reruns(void)
 	kith_env_release(&e);
 }
 
-static struct proc *start_backfill(struct kith_env *e)
+/* Start `kith backfill` with the second history page held back and wait
+ * until kith asks for it.  NULL, with the failure recorded, when either
+ * step does not happen. */
+static struct proc *start_with_second_page_held(struct kith_env *e)
 {
-	static const char *argv[3];
-	struct proc_opts o = { 0 };
+	size_t seen = fake_discord_history_requests(fake);
+	struct proc *p;
 
-	argv[0] = kith_bin();
-	argv[1] = "backfill";
-	argv[2] = NULL;
-	o.argv = argv;
-	o.env = e->vars;
-	o.timeout_ms = 60000;
-	return proc_start(&o);
+	fake_discord_hold_history(fake, (long)seen + 1);
+	p = kith_start(e, "backfill", NULL);
+	if (!p) {
+		test_fail_(__FILE__, __LINE__, "kith backfill could not be started");
+		return NULL;
+	}
+	if (!fake_discord_wait_history(fake, seen + 2, 30000)) {
+		proc_kill(p);
+		fake_discord_release_history(fake);
+		test_fail_(__FILE__, __LINE__, "the second history request never came");
+		return NULL;
+	}
+	return p;
 }
 
 static void test_resumes_after_kill(void)
@@ -224,22 +233,16 @@ static void test_resumes_after_kill(void)
 	struct kith_env e, ref;
 	struct proc *p;
 	struct proc_result r;
-	size_t seen, reqs;
+	size_t reqs;
 	char *cursor, *v;
 
 	make_history(h, NMSG, cid, "beta", BASE_MS + 86400000LL);
 	env_for(&e, "killed", cid);
 
 	/* answer the first page, hold the second, kill kith while it waits */
-	seen = fake_discord_history_requests(fake);
-	fake_discord_hold_history(fake, (long)seen + 1);
-	p = start_backfill(&e);
-	REQUIRE(p);
-	if (!fake_discord_wait_history(fake, seen + 2, 30000)) {
-		proc_kill(p);
-		fake_discord_release_history(fake);
-		REQUIRE(!"the second history request never came");
-	}
+	p = start_with_second_page_held(&e);
+	if (!p)
+		return;
 	proc_kill(p);   /* SIGKILL */
 
 	cursor = progress(&e, "cursor", cid);
@@ -281,20 +284,13 @@ static void test_sigterm_stops_after_the_batch(void)
 	struct kith_env e;
 	struct proc *p;
 	struct proc_result r;
-	size_t seen;
 	char *v;
 
 	make_history(h, NMSG, cid, "gamma", BASE_MS + 2 * 86400000LL);
 	env_for(&e, "sigterm", cid);
-	seen = fake_discord_history_requests(fake);
-	fake_discord_hold_history(fake, (long)seen + 1);
-	p = start_backfill(&e);
-	REQUIRE(p);
-	if (!fake_discord_wait_history(fake, seen + 2, 30000)) {
-		proc_kill(p);
-		fake_discord_release_history(fake);
-		REQUIRE(!"the second history request never came");
-	}
+	p = start_with_second_page_held(&e);
+	if (!p)
+		return;
 	kill(proc_pid(p), SIGTERM);
 	fake_discord_release_history(fake);   /* the page arrives after the signal */
 	if (proc_wait(p, 20000, &r) != 0) {

@@ -386,12 +386,9 @@ static void test_token_and_loopback_rules(void)
 {
 	struct him_server guarded;
 	struct proc_result r;
-	const char *failure = NULL;
 	char *dir = test_path("him-guarded");
 
-	kith_env_set(&env, "HIM_API_TOKEN", "t0k3n-for-tests");
-	if (him_server_start(&guarded, &env, dir, &failure, NULL) != 0) {
-		test_fail_(__FILE__, __LINE__, "%s", failure);
+	if (him_server_start_guarded(&guarded, &env, dir, "t0k3n-for-tests") != 0) {
 		free(dir);
 		return;
 	}
@@ -401,9 +398,7 @@ static void test_token_and_loopback_rules(void)
 	CHECK_EQ(him_http(&guarded, "GET", "/v1/snapshots", NULL, NULL, &body), 401);
 	guarded.token = "t0k3n-for-tests";
 	CHECK_EQ(him_http(&guarded, "GET", "/v1/snapshots", NULL, NULL, &body), 200);
-	CHECK_EQ(him_server_stop(&guarded, &r), 0);
-	CHECK_EQ(r.exit_code, 0);
-	proc_result_release(&r);
+	him_server_stop_clean(&guarded);
 
 	/* Beyond loopback without a token: refuses to start. */
 	kith_env_set(&env, "HIM_API_TOKEN", "");
@@ -437,12 +432,7 @@ static void test_profile(void)
 
 static void test_fsck_clean_after_use(void)
 {
-	struct proc_result r;
-
-	REQUIRE(kith_run(&env, NULL, &r, "him", "fsck", "--data-dir", store_dir, NULL) == 0);
-	CHECK_EQ(r.exit_code, 0);
-	CHECK_CONTAINS(r.out, "0 problems");
-	proc_result_release(&r);
+	him_check_fsck_clean(&env, store_dir);
 }
 
 int main(void)
@@ -450,12 +440,8 @@ int main(void)
 	const char *failure = NULL;
 	struct proc_result r;
 
-	kith_env_init(&env, "him");
-	store_dir = test_path("him-store");
-	if (him_server_start(&srv, &env, store_dir, &failure, NULL) != 0) {
-		fprintf(stderr, "%s\n", failure);
+	if (him_test_start(&env, &srv, &store_dir, "him") != 0)
 		return 1;
-	}
 	RUN(test_health_and_snapshots);
 	RUN(test_ingest_golden_and_idempotent);
 	RUN(test_ingest_errors);

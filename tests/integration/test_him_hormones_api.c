@@ -243,14 +243,10 @@ static void test_hostile_and_unicode_ids(void)
 static void test_token_required(void)
 {
 	struct him_server guarded;
-	struct proc_result r;
-	const char *failure = NULL;
 	char *dir = test_path("him-hormones-guarded");
 	const char *put = "{\"levels\":{\"serotonin\":0.5},\"at_ms\":1735689600000}";
 
-	kith_env_set(&env, "HIM_API_TOKEN", "t0k3n-for-hormones");
-	if (him_server_start(&guarded, &env, dir, &failure, NULL) != 0) {
-		test_fail_(__FILE__, __LINE__, "%s", failure);
+	if (him_server_start_guarded(&guarded, &env, dir, "t0k3n-for-hormones") != 0) {
 		free(dir);
 		return;
 	}
@@ -264,34 +260,22 @@ static void test_token_required(void)
 	CHECK_EQ(him_http(&guarded, "PUT", "/v1/hormones/c1", put, NULL, &body), 200);
 	CHECK_EQ(him_http(&guarded, "GET", "/v1/hormones/c1", NULL, NULL, &body), 200);
 	CHECK_EQ(him_http(&guarded, "GET", "/v1/hormones/c1/history", NULL, NULL, &body), 200);
-	CHECK_EQ(him_server_stop(&guarded, &r), 0);
-	CHECK_EQ(r.exit_code, 0);
-	proc_result_release(&r);
+	him_server_stop_clean(&guarded);
 	kith_env_set(&env, "HIM_API_TOKEN", "");
 	free(dir);
 }
 
 static void test_fsck_clean(void)
 {
-	struct proc_result r;
-
-	REQUIRE(kith_run(&env, NULL, &r, "him", "fsck", "--data-dir", store_dir, NULL) == 0);
-	CHECK_EQ(r.exit_code, 0);
-	CHECK_CONTAINS(r.out, "0 problems");
-	proc_result_release(&r);
+	him_check_fsck_clean(&env, store_dir);
 }
 
 int main(void)
 {
-	const char *failure = NULL;
 	struct proc_result r;
 
-	kith_env_init(&env, "him-hormones");
-	store_dir = test_path("him-hormones-store");
-	if (him_server_start(&srv, &env, store_dir, &failure, NULL) != 0) {
-		fprintf(stderr, "%s\n", failure);
+	if (him_test_start(&env, &srv, &store_dir, "him-hormones") != 0)
 		return 1;
-	}
 	RUN(test_put_and_get);
 	RUN(test_history);
 	RUN(test_bad_requests);

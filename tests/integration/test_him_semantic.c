@@ -334,7 +334,6 @@ static void test_restart(void)
 {
 	char *q = goal_query("snp_sem", "emb", "wifi password router", 4), *first, *replay;
 	const char *failure = NULL;
-	struct proc_result r;
 	json_t *j;
 
 	CHECK_EQ(call("POST", "/v1/query", q), 200);
@@ -343,9 +342,7 @@ static void test_restart(void)
 	replay = xasprintf("{\"snapshot_id\":\"snp_sem\",\"trace_id\":\"%s\"}",
 			   kjson_str(j, "trace_id"));
 	json_decref(j);
-	REQUIRE(him_server_stop(&srv, &r) == 0);
-	CHECK_EQ(r.exit_code, 0);
-	proc_result_release(&r);
+	REQUIRE(him_server_stop_clean(&srv) == 0);
 	REQUIRE(him_server_start(&srv, &env, store_dir, &failure, NULL) == 0);
 	CHECK_EQ(call("POST", "/v1/replay", replay), 200);
 	CHECK_STR(buf_str(&body), first);
@@ -360,12 +357,7 @@ static void test_restart(void)
 
 static void test_fsck_clean(void)
 {
-	struct proc_result r;
-
-	REQUIRE(kith_run(&env, NULL, &r, "him", "fsck", "--data-dir", store_dir, NULL) == 0);
-	CHECK_EQ(r.exit_code, 0);
-	CHECK_CONTAINS(r.out, "0 problems");
-	proc_result_release(&r);
+	him_check_fsck_clean(&env, store_dir);
 }
 
 /* ---- an embedding model behind the fake LLM ---------------------------- */
@@ -390,7 +382,6 @@ static void test_model_embedder(void)
 	struct him_server msrv;
 	const char *failure = NULL;
 	char *dir = test_path("him-model"), *req, *q;
-	struct proc_result r;
 	size_t before;
 	json_t *j;
 
@@ -440,9 +431,7 @@ static void test_model_embedder(void)
 	CHECK_CONTAINS(buf_str(&body), "ollama/nomic-embed-text");
 	fake_llm_fail_embeds(fake, 0, 0);
 
-	REQUIRE(him_server_stop(&msrv, &r) == 0);
-	CHECK_EQ(r.exit_code, 0);
-	proc_result_release(&r);
+	REQUIRE(him_server_stop_clean(&msrv) == 0);
 	free(q);
 	free(req);
 	free(dir);
@@ -486,15 +475,8 @@ static void test_model_unreachable(void)
 
 int main(void)
 {
-	const char *failure = NULL;
-	struct proc_result r;
-
-	kith_env_init(&env, "him-sem");
-	store_dir = test_path("him-sem-store");
-	if (him_server_start(&srv, &env, store_dir, &failure, NULL) != 0) {
-		fprintf(stderr, "%s\n", failure);
+	if (him_test_start(&env, &srv, &store_dir, "him-sem") != 0)
 		return 1;
-	}
 	RUN(test_records_and_semantic_query);
 	RUN(test_vectors);
 	RUN(test_hostile_records);
@@ -503,14 +485,7 @@ int main(void)
 	RUN(test_concurrent);
 	RUN(test_restart);
 	/* A clean stop: the indexes close (merging), sanitizers find nothing. */
-	if (him_server_stop(&srv, &r) != 0) {
-		test_fail_(__FILE__, __LINE__, "kith him serve did not stop");
-	} else {
-		if (r.exit_code != 0)
-			test_fail_(__FILE__, __LINE__, "kith him serve exited with %d: %s",
-				   r.exit_code, r.err ? r.err : "");
-		proc_result_release(&r);
-	}
+	him_server_stop_clean(&srv);
 	RUN(test_fsck_clean);
 	RUN(test_model_embedder);
 	RUN(test_model_unreachable);

@@ -40,20 +40,6 @@ static void env_for_fakes(struct kith_env *e, const char *name, const char *toke
 	kith_env_set(e, "OLLAMA_VISION_MODEL", "vision-model");
 }
 
-static struct proc *start_kith(struct kith_env *e)
-{
-	static const char *argv[3];
-	struct proc_opts o = { 0 };
-
-	argv[0] = kith_bin();
-	argv[1] = "run";
-	argv[2] = NULL;
-	o.argv = argv;
-	o.env = e->vars;
-	o.timeout_ms = 60000;
-	return proc_start(&o);
-}
-
 static void dm_with(const char *id, const char *content, const char *attachments)
 {
 	char *d = xasprintf("{\"id\":\"%s\",\"channel_id\":\"" DM_CHANNEL "\","
@@ -133,7 +119,7 @@ static void test_dm_gets_a_reply_with_memory(void)
 	json_t *j;
 
 	env_for_fakes(&e, "run-dm", TOKEN);
-	p = start_kith(&e);
+	p = kith_start(&e, "run", NULL);
 	REQUIRE(p);
 	REQUIRE(fake_discord_wait_op(discord, 2, 1, WAIT_MS));   /* Identify */
 

@@ -88,6 +88,66 @@ void him_server_kill(struct him_server *s)
 	s->proc = NULL;
 }
 
+int him_test_start(struct kith_env *e, struct him_server *s, char **store_dir,
+		   const char *name)
+{
+	char *leaf = xasprintf("%s-store", name);
+	const char *failure = NULL;
+
+	kith_env_init(e, name);
+	*store_dir = test_path(leaf);
+	free(leaf);
+	if (him_server_start(s, e, *store_dir, &failure, NULL) != 0) {
+		fprintf(stderr, "%s\n", failure);
+		return -1;
+	}
+	return 0;
+}
+
+int him_server_start_guarded(struct him_server *s, struct kith_env *e, const char *dir,
+			     const char *token)
+{
+	const char *failure = NULL;
+
+	kith_env_set(e, "HIM_API_TOKEN", token);
+	if (him_server_start(s, e, dir, &failure, NULL) != 0) {
+		test_fail_(__FILE__, __LINE__, "%s", failure);
+		return -1;
+	}
+	return 0;
+}
+
+int him_server_stop_clean(struct him_server *s)
+{
+	struct proc_result r;
+
+	if (him_server_stop(s, &r) != 0) {
+		test_fail_(__FILE__, __LINE__, "kith him serve did not stop");
+		return -1;
+	}
+	if (r.exit_code != 0)
+		test_fail_(__FILE__, __LINE__, "kith him serve exited with %d: %s", r.exit_code,
+			   r.err ? r.err : "");
+	proc_result_release(&r);
+	return 0;
+}
+
+void him_check_fsck_clean(struct kith_env *e, const char *dir)
+{
+	struct proc_result r;
+
+	if (kith_run(e, NULL, &r, "him", "fsck", "--data-dir", dir, NULL) != 0) {
+		test_fail_(__FILE__, __LINE__, "kith him fsck could not be started");
+		return;
+	}
+	if (r.exit_code != 0)
+		test_fail_(__FILE__, __LINE__, "kith him fsck exited with %d: %s", r.exit_code,
+			   r.err ? r.err : "");
+	if (!strstr(r.out, "0 problems"))
+		test_fail_(__FILE__, __LINE__, "kith him fsck found problems: %s", r.out);
+	proc_result_release(&r);
+}
+
 struct capture {
 	struct buf *body;
 	const char *want;

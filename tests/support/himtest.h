@@ -20,6 +20,23 @@ int him_server_start(struct him_server *s, struct kith_env *e, const char *dir,
 int him_server_stop(struct him_server *s, struct proc_result *r);
 void him_server_kill(struct him_server *s);
 
+/* The start of a HIM API test program: a fresh env called `name`, the store
+ * dir "<name>-store" in the temp dir (heap, into *store_dir) and a server
+ * on it.  Returns 0, or -1 having printed why. */
+int him_test_start(struct kith_env *e, struct him_server *s, char **store_dir,
+		   const char *name);
+/* A server on `dir` that wants `token`: HIM_API_TOKEN is set in the env
+ * (and left set); s->token stays NULL, so requests go without one until the
+ * test sets it.  Returns 0, or -1 with a test failure recorded. */
+int him_server_start_guarded(struct him_server *s, struct kith_env *e, const char *dir,
+			     const char *token);
+/* him_server_stop, recording a test failure unless the server stopped and
+ * exited 0.  Returns -1 only when it did not stop. */
+int him_server_stop_clean(struct him_server *s);
+/* `kith him fsck --data-dir DIR`: records a test failure unless it exits 0
+ * and reports "0 problems". */
+void him_check_fsck_clean(struct kith_env *e, const char *dir);
+
 /* One HTTP exchange.  Returns the status (or -1 when no answer); the body
  * goes to *body (reset first).  `accept` may be NULL. */
 long him_http(const struct him_server *s, const char *method, const char *path,

@@ -74,23 +74,40 @@ int kith_run(struct kith_env *e, const char *stdin_text, struct proc_result *r, 
 	return proc_run(&o, r);
 }
 
+static struct proc *start_v(struct kith_env *e, const char *stdin_text, va_list ap)
+{
+	const char *argv[16];
+	struct proc_opts o = { 0 };
+
+	collect_argv(argv, ap);
+	o.argv = argv;
+	o.env = e->vars;
+	o.stdin_text = stdin_text;
+	return proc_start(&o);
+}
+
+struct proc *kith_start(struct kith_env *e, ...)
+{
+	va_list ap;
+	struct proc *p;
+
+	va_start(ap, e);
+	p = start_v(e, NULL, ap);
+	va_end(ap);
+	return p;
+}
+
 int kith_signal_mid_call(struct kith_env *e, struct fake_llm *fake, const char *stdin_text,
 			 int sig, struct proc_result *r, const char **failure, ...)
 {
-	const char *argv[16];
 	va_list ap;
-	struct proc_opts o = { 0 };
 	size_t before = fake_llm_request_count(fake);
 	struct proc *p;
 
 	va_start(ap, failure);
-	collect_argv(argv, ap);
+	p = start_v(e, stdin_text, ap);
 	va_end(ap);
-	o.argv = argv;
-	o.env = e->vars;
-	o.stdin_text = stdin_text;
 	*r = (struct proc_result){ 0 };
-	p = proc_start(&o);
 	if (!p) {
 		*failure = "kith could not be started";
 		return -1;

@@ -22,6 +22,10 @@ void kith_env_release(struct kith_env *e);
 
 /* Run `kith ARGS…` (NULL-terminated) with the env; stdin_text may be NULL. */
 int kith_run(struct kith_env *e, const char *stdin_text, struct proc_result *r, ...);
+/* Start `kith ARGS…` (NULL-terminated) with the env and no stdin, without
+ * waiting; NULL when it could not be started.  End it with proc_wait or
+ * proc_kill. */
+struct proc *kith_start(struct kith_env *e, ...);
 
 /* Start `kith ARGS…` (NULL-terminated), wait until `fake` has received one
  * more request than it had, send `sig`, and wait up to 5 s for kith to exit.

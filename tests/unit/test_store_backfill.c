@@ -2,24 +2,11 @@
  * back whole (NULLs included), replaced, forgotten one or all, and kept
  * across connections. */
 #include "support/test.h"
+#include "support/storetest.h"
 #include "core/alloc.h"
 #include "store/store.h"
 
 #include <stdlib.h>
-
-static struct store *open_db(const char *name)
-{
-	char *path = test_path(name);
-	struct store *st = NULL;
-	char *why = NULL;
-
-	if (store_open(path, &st, &why) != KITH_OK || store_migrate(st, NULL, &why) != KITH_OK) {
-		test_fail_(__FILE__, __LINE__, "store: %s", why ? why : "?");
-		free(why);
-	}
-	free(path);
-	return st;
-}
 
 static void put(struct store *st, const struct store_backfill *b)
 {
@@ -33,7 +20,7 @@ static void put(struct store *st, const struct store_backfill *b)
 
 static void test_absent_then_saved(void)
 {
-	struct store *st = open_db("bf-saved.db");
+	struct store *st = storetest_open("bf-saved.db");
 	struct store_backfill b, got;
 	char *why = NULL;
 
@@ -72,7 +59,7 @@ static void test_absent_then_saved(void)
 	store_close(st);
 
 	/* another connection sees it */
-	st = open_db("bf-saved.db");
+	st = storetest_open("bf-saved.db");
 	REQUIRE(store_backfill_get(st, "111", &got, &why) == KITH_OK);
 	CHECK_STR(got.floor, "990");
 	store_backfill_release(&got);
@@ -81,7 +68,7 @@ static void test_absent_then_saved(void)
 
 static void test_forget(void)
 {
-	struct store *st = open_db("bf-forget.db");
+	struct store *st = storetest_open("bf-forget.db");
 	struct store_backfill got;
 	char *why = NULL;
 	size_t n = 99;
@@ -108,7 +95,7 @@ static void test_forget(void)
 
 static void test_needs_a_channel(void)
 {
-	struct store *st = open_db("bf-bad.db");
+	struct store *st = storetest_open("bf-bad.db");
 	char *why = NULL;
 
 	REQUIRE(st);

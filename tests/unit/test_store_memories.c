@@ -2,25 +2,12 @@
  * reads by ids, pending and embedded marks, BM25 keyword search with
  * hostile query text, recent by scope, and the FTS index kept in step. */
 #include "support/test.h"
+#include "support/storetest.h"
 #include "core/alloc.h"
 #include "store/store.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
-
-static struct store *open_fresh(const char *name)
-{
-	char *path = test_path(name);
-	struct store *st = NULL;
-	char *why = NULL;
-
-	if (store_open(path, &st, &why) != KITH_OK || store_migrate(st, NULL, &why) != KITH_OK) {
-		test_fail_(__FILE__, __LINE__, "store: %s", why ? why : "?");
-		free(why);
-	}
-	free(path);
-	return st;
-}
 
 static int64_t add(struct store *st, const char *scope, const char *text, const char *digest,
 		   int64_t at, bool *dup)
@@ -39,7 +26,7 @@ static int64_t add(struct store *st, const char *scope, const char *text, const 
 
 static void test_add_dedupe_get(void)
 {
-	struct store *st = open_fresh("dedupe.db");
+	struct store *st = storetest_open("dedupe.db");
 	struct store_memory *rows = NULL;
 	size_t n = 0;
 	bool dup = true;
@@ -83,7 +70,7 @@ static void test_add_dedupe_get(void)
 
 static void test_pending_and_marks(void)
 {
-	struct store *st = open_fresh("pending.db");
+	struct store *st = storetest_open("pending.db");
 	struct store_memory *rows = NULL;
 	size_t n = 0, count = 0;
 	char *why = NULL;
@@ -113,7 +100,7 @@ static void test_pending_and_marks(void)
 
 static void test_keyword_search(void)
 {
-	struct store *st = open_fresh("search.db");
+	struct store *st = storetest_open("search.db");
 	struct store_memory_match *m = NULL;
 	size_t n = 0;
 	char *why = NULL;
@@ -177,7 +164,7 @@ static void test_fts_query(void)
 
 static void test_recent(void)
 {
-	struct store *st = open_fresh("recent.db");
+	struct store *st = storetest_open("recent.db");
 	struct store_memory *rows = NULL;
 	size_t n = 0;
 	char *why = NULL;

@@ -1,26 +1,14 @@
 /* test_store_presence.c — the presence rows: moods, people, the persona. */
 #include "support/test.h"
+#include "support/storetest.h"
 #include "core/alloc.h"
 #include "store/store.h"
 
 #include <stdlib.h>
 
-static struct store *open_db(const char *name)
-{
-	char *path = test_path(name);
-	struct store *st = NULL;
-	char *why = NULL;
-
-	if (store_open(path, &st, &why) != KITH_OK || store_migrate(st, NULL, &why) != KITH_OK)
-		test_fail_(__FILE__, __LINE__, "open: %s", why ? why : "?");
-	free(why);
-	free(path);
-	return st;
-}
-
 static void test_channel_rows(void)
 {
-	struct store *st = open_db("ch.db");
+	struct store *st = storetest_open("ch.db");
 	struct store_presence_channel c = { 0 }, got;
 	char *why = NULL;
 
@@ -68,7 +56,7 @@ static void put_user(struct store *st, const char *channel, const char *id, int6
 
 static void test_user_rows(void)
 {
-	struct store *st = open_db("users.db");
+	struct store *st = storetest_open("users.db");
 	struct store_presence_user u;
 	char *why = NULL;
 	size_t n = 0;
@@ -102,7 +90,7 @@ static void test_user_rows(void)
 
 static void test_quiet_and_claims(void)
 {
-	struct store *st = open_db("quiet.db");
+	struct store *st = storetest_open("quiet.db");
 	struct store_presence_user *q = NULL;
 	size_t n = 0;
 	bool claimed = false;
@@ -144,7 +132,7 @@ static void test_quiet_and_claims(void)
 
 static void test_persona_and_transactions(void)
 {
-	struct store *st = open_db("persona.db");
+	struct store *st = storetest_open("persona.db");
 	struct store_persona p;
 	struct store_presence_channel c = { .updated_at = 1 }, got;
 	char *why = NULL;
