@@ -107,18 +107,30 @@ static void record_call(struct store *st, const struct agent_deps *deps, enum ll
 /* The conversation so far, oldest first, including this turn's message
  * (stored just before).  *recent (may be NULL) receives the same as lines
  * of text for the memory query. */
+#define THREAD_MAX 20   /* messages of a quoted thread walked for context */
+
+/* The conversation so far, oldest first, ending with this turn's message
+ * (stored just before as `message_id`): the quoted thread when the message
+ * replies to one (its parent chain, up to THREAD_MAX), else the latest
+ * RECENT_CONTEXT_LIMIT messages.  *recent (may be NULL) receives the same
+ * as lines of text for the memory query. */
 static void load_history(const struct agent_deps *deps, struct store *st,
-			 const struct agent_turn_in *in, struct transcript *t, char **recent)
+			 const struct agent_turn_in *in, int64_t message_id, int64_t parent,
+			 struct transcript *t, char **recent)
 {
 	struct store_message *rows = NULL;
 	size_t n = 0;
 	char *why = NULL;
 	size_t limit = deps->recent_limit > 0 ? (size_t)deps->recent_limit : 20;
 	struct buf b = BUF_INIT(0);
+	enum kith_status rc;
 
-	/* +1: the newest row is the message of this turn, stored just before. */
-	if (store_messages_recent(st, in->channel, in->conversation, limit + 1, &rows, &n,
-				  &why) != KITH_OK) {
+	if (parent > 0)
+		rc = store_messages_thread(st, message_id, THREAD_MAX + 1, &rows, &n, &why);
+	else	/* +1: the newest row is the message of this turn */
+		rc = store_messages_recent(st, in->channel, in->conversation, limit + 1, &rows, &n,
+					   &why);
+	if (rc != KITH_OK) {
 		log_warn("agent", "no conversation history this turn: %s", why);
 		free(why);
 		n = 0;
@@ -199,26 +211,38 @@ static enum kith_status store_reply(struct store *st, const struct agent_turn_in
 	return store_message_add(st, &m, &out->reply_id, why);
 }
 
-/* The user's message as a row. */
+/* The user's message as a row; a quote-reply is linked to the message it
+ * quotes (*parent, 0 = none), which makes it part of that thread. */
 static enum kith_status store_incoming(struct store *st, const struct agent_turn_in *in,
-				       int64_t *id, char **why)
+				       int64_t *id, int64_t *parent, char **why)
 {
 	struct new_message user = {
 		.direction = MSG_INCOMING, .channel = in->channel, .conversation = in->conversation,
 		.author_id = in->author_id, .author_name = in->author_name, .content = in->text,
 		.external_id = in->external_id, .created_at = in->created_at,
 	};
+	char *err = NULL;
 
+	*parent = 0;
+	if ((in->reply_to && *in->reply_to) || (in->reply_to_text && *in->reply_to_text)) {
+		if (store_message_find_quoted(st, in->channel, in->conversation, in->reply_to,
+					      in->reply_to_text, parent, &err) != KITH_OK) {
+			log_warn("agent", "could not find the quoted message: %s", err);
+			free(err);
+			*parent = 0;
+		}
+	}
+	user.parent_id = *parent;
 	return store_message_add(st, &user, id, why);
 }
 
 enum kith_status agent_observe(const struct agent_deps *deps, struct store *st,
 			       const struct agent_turn_in *in, int64_t *message_id, char **why)
 {
-	int64_t id = 0;
+	int64_t id = 0, parent = 0;
 	char *recent = NULL;
 	struct transcript history = { 0 };
-	enum kith_status rc = store_incoming(st, in, &id, why);
+	enum kith_status rc = store_incoming(st, in, &id, &parent, why);
 
 	if (message_id)
 		*message_id = id;
@@ -226,7 +250,7 @@ enum kith_status agent_observe(const struct agent_deps *deps, struct store *st,
 		return rc;
 	/* The conversation before it, as the memory's context. */
 	if (deps->memory)
-		load_history(deps, st, in, &history, &recent);
+		load_history(deps, st, in, id, parent, &history, &recent);
 	agent_remember_message(deps, st, in, id, recent);
 	transcript_release(&history);
 	free(recent);
@@ -260,15 +284,15 @@ enum kith_status agent_turn(const struct agent_deps *deps, struct store *st,
 	int max_steps = deps->max_steps > 0 ? deps->max_steps : 5;
 	struct transcript history = { 0 };
 	char *system = NULL, *recent = NULL, *memories;
-	int64_t now = clock_now_ms();
+	int64_t now = clock_now_ms(), parent = 0;
 	enum kith_status rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = store_incoming(st, in, &out->message_id, why);
+	rc = store_incoming(st, in, &out->message_id, &parent, why);
 	if (rc)
 		return rc;
 
-	load_history(deps, st, in, &history, &recent);
+	load_history(deps, st, in, out->message_id, parent, &history, &recent);
 	memories = agent_recall_section(deps, st, in, recent, now);
 	system = agent_system_prompt(deps, in, now, memories);
 	transcript_add(&t, LLM_MSG_SYSTEM, system);

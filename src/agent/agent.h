@@ -57,6 +57,11 @@ struct agent_turn_in {
 				   * looks insignificant (the classifier said so) */
 	const char *images;       /* captions of the message's images, one line
 				   * each (agent/vision.h), NULL = none */
+	/* A quote-reply: the platform id and/or text of the quoted message
+	 * (NULL = not a reply).  The turn then continues that thread: its
+	 * chain of parent messages is the context instead of the latest ones. */
+	const char *reply_to;
+	const char *reply_to_text;
 };
 
 struct agent_turn_out {

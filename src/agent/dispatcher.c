@@ -118,7 +118,7 @@ static void handle_message(struct worker *w, struct inbound *ev)
 		.channel = chan_name(ev->channel), .conversation = ev->conversation,
 		.author_id = ev->author_id, .author_name = ev->author_name, .text = ev->text,
 		.external_id = ev->external_id, .created_at = ev->created_at,
-		.cancel = &w->d->cancel,
+		.cancel = &w->d->cancel, .reply_to = ev->reply_to, .reply_to_text = ev->reply_to_text,
 	};
 	struct agent_turn_out out = { 0 };
 	struct presence_turn pt = { 0 };

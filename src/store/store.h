@@ -72,6 +72,19 @@ enum kith_status store_messages_recent(struct store *st, const char *channel,
 				       struct store_message **out, size_t *n,
 				       char **why) KITH_MUST_CHECK;
 void store_messages_free(struct store_message *msgs, size_t n);
+/* The thread ending at message `id`: it and its parents (the parent_id
+ * chain), at most `limit` of them, oldest first. */
+enum kith_status store_messages_thread(struct store *st, int64_t id, size_t limit,
+				       struct store_message **out, size_t *n,
+				       char **why) KITH_MUST_CHECK;
+/* The message a quote-reply points at, in that conversation: the one with
+ * the platform id `external_id` when given and stored, else the newest one
+ * whose text begins with the quoted `text` (compared on letters and digits
+ * only, case-folded: networks send quotes without formatting and shortened).
+ * *id = 0 when none matches. */
+enum kith_status store_message_find_quoted(struct store *st, const char *channel,
+					   const char *conversation, const char *external_id,
+					   const char *text, int64_t *id, char **why) KITH_MUST_CHECK;
 
 /* ---- LLM calls ---------------------------------------------------------- */
 

@@ -170,8 +170,39 @@ static void test_dm_gets_a_reply_with_memory(void)
 		free(att);
 		free(url);
 	}
+	/* A reply quoting the first answer continues that thread: the model
+	 * sees the thread, not the messages in between. */
+	{
+		char *d = xasprintf(
+			"{\"id\":\"3000000000000000104\",\"channel_id\":\"" DM_CHANNEL "\","
+			"\"author\":{\"id\":\"4000000000000000042\",\"username\":\"ada\"},"
+			"\"content\":\"and which green tea goes with it?\",\"mentions\":[],"
+			"\"attachments\":[],\"message_reference\":{\"message_id\":\"3000000000000000900\"},"
+			"\"referenced_message\":{\"id\":\"3000000000000000900\","
+			"\"content\":\"Genmaicha, noted!\",\"author\":{\"id\":\"1\",\"username\":\"kith\"}}}");
+		long i;
+		json_t *req, *msgs;
+
+		fake_llm_push(llm, &(struct fake_reply){ .content = "Sencha." });
+		fake_discord_dispatch(discord, "MESSAGE_CREATE", d);
+		free(d);
+		at = wait_post((size_t)at + 1);
+		CHECK(at >= 0);
+		i = last_chat_request();
+		req = i >= 0 ? fake_llm_request_json(llm, (size_t)i) : NULL;
+		msgs = kjson_arr(req, "messages");
+		REQUIRE(msgs && json_array_size(msgs) == 4);   /* system + the 3-message thread */
+		CHECK_CONTAINS(kjson_str(json_array_get(msgs, 1), "content"), "favourite tea");
+		CHECK_STR(kjson_str(json_array_get(msgs, 2), "content"), "Genmaicha, noted!");
+		CHECK_STR(kjson_str(json_array_get(msgs, 3), "content"),
+			  "and which green tea goes with it?");
+		json_decref(req);
+	}
 	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM messages WHERE channel='discord' AND "
-				   "conversation='" DM_CHANNEL "' AND direction='outgoing'"), 3);
+				   "conversation='" DM_CHANNEL "' AND direction='outgoing'"), 4);
+	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM messages m JOIN messages p ON "
+				   "m.parent_id = p.id WHERE m.content LIKE 'and which green tea%' "
+				   "AND p.content = 'Genmaicha, noted!'"), 1);
 
 	kill(proc_pid(p), SIGTERM);
 	REQUIRE(proc_wait(p, WAIT_MS, &r) == 0);

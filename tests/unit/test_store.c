@@ -113,6 +113,60 @@ static void test_messages_recent_oldest_first(void)
 	store_close(st);
 }
 
+/* A quote-reply thread: found by platform id or by its (reformatted,
+ * shortened) text, then walked up its parents, oldest first. */
+static void test_threads_by_quote(void)
+{
+	struct store *st = open_fresh("thread.db");
+	struct store_message *rows = NULL;
+	size_t n = 0;
+	int64_t ids[4] = { 0 }, found = 0;
+	char *why = NULL;
+	static const char *const texts[] = {
+		"What is the tallest tree?", "**Hyperion**, a coast redwood: 116 m tall!",
+		"and how old is it?", "unrelated chatter",
+	};
+
+	REQUIRE(st && store_migrate(st, NULL, &why) == KITH_OK);
+	for (int i = 0; i < 4; i++) {
+		struct new_message m = {
+			.direction = i == 1 ? MSG_OUTGOING : MSG_INCOMING, .channel = "signal",
+			.conversation = "+15550001", .author_id = i == 1 ? "kith" : "ada",
+			.content = texts[i], .external_id = i == 0 ? "1700000000001" : NULL,
+			.parent_id = i == 1 ? ids[0] : i == 2 ? ids[1] : 0, .created_at = 1000 + i,
+		};
+
+		CHECK_EQ(store_message_add(st, &m, &ids[i], &why), KITH_OK);
+	}
+	/* By platform id. */
+	CHECK_EQ(store_message_find_quoted(st, "signal", "+15550001", "1700000000001", NULL,
+					   &found, &why), KITH_OK);
+	CHECK_EQ(found, ids[0]);
+	/* By text without the Markdown, shortened. */
+	CHECK_EQ(store_message_find_quoted(st, "signal", "+15550001", "no-such-id",
+					   "Hyperion, a coast redwood: 116", &found, &why), KITH_OK);
+	CHECK_EQ(found, ids[1]);
+	/* Another conversation, or nothing alike: none. */
+	CHECK_EQ(store_message_find_quoted(st, "signal", "+15550002", NULL, "Hyperion", &found,
+					   &why), KITH_OK);
+	CHECK_EQ(found, 0);
+	CHECK_EQ(store_message_find_quoted(st, "signal", "+15550001", NULL, "!!!", &found, &why),
+		 KITH_OK);
+	CHECK_EQ(found, 0);
+
+	CHECK_EQ(store_messages_thread(st, ids[2], 20, &rows, &n, &why), KITH_OK);
+	REQUIRE(n == 3);
+	CHECK_STR(rows[0].content, texts[0]);
+	CHECK_STR(rows[1].content, texts[1]);
+	CHECK_STR(rows[2].content, texts[2]);
+	store_messages_free(rows, n);
+	CHECK_EQ(store_messages_thread(st, ids[2], 2, &rows, &n, &why), KITH_OK);
+	REQUIRE(n == 2);
+	CHECK_STR(rows[0].content, texts[1]);
+	store_messages_free(rows, n);
+	store_close(st);
+}
+
 static void test_llm_call_recorded(void)
 {
 	struct store *st = open_fresh("calls.db");
@@ -194,6 +248,7 @@ int main(void)
 	RUN(test_creates_parent_directories);
 	RUN(test_rejects_newer_schema);
 	RUN(test_messages_recent_oldest_first);
+	RUN(test_threads_by_quote);
 	RUN(test_llm_call_recorded);
 	RUN(test_one_connection_per_thread);
 	return test_summary();
