@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "llm/llm.h"
 #include "store/store.h"
+#include "tools/search.h"
 
 #include <string.h>
 
@@ -152,16 +153,27 @@ static void load_history(const struct agent_deps *deps, struct store *st,
 		buf_release(&b);
 }
 
-static void run_tool_calls(const struct agent_deps *deps, struct store *st,
-			   const struct agent_turn_in *in, const struct llm_response *r,
-			   struct transcript *t, struct seen_calls *seen, int *tool_calls)
+/* What a tool may know about this turn; found things go to `found`. */
+static struct tool_ctx tool_ctx_for(const struct agent_deps *deps, struct store *st,
+				    const struct agent_turn_in *in, struct tool_out *found)
 {
-	struct llm_msg *asst = transcript_add(t, LLM_MSG_ASSISTANT, r->content);
 	struct tool_ctx ctx = {
 		.cfg = deps->cfg, .cancel = in->cancel, .channel = in->channel,
 		.conversation = in->conversation, .author_id = in->author_id,
-		.timezone = deps->timezone, .now_ms = clock_now_ms(),
+		.timezone = deps->timezone, .now_ms = clock_now_ms(), .store = st, .out = found,
+		.user_name = in->author_name, .message = in->text,
 	};
+
+	return ctx;
+}
+
+static void run_tool_calls(const struct agent_deps *deps, struct store *st,
+			   const struct agent_turn_in *in, const struct llm_response *r,
+			   struct transcript *t, struct seen_calls *seen, int *tool_calls,
+			   struct tool_out *found)
+{
+	struct llm_msg *asst = transcript_add(t, LLM_MSG_ASSISTANT, r->content);
+	struct tool_ctx ctx = tool_ctx_for(deps, st, in, found);
 
 	asst->calls = xcalloc(r->ncalls, sizeof(*asst->calls));
 	asst->ncalls = r->ncalls;
@@ -257,6 +269,52 @@ enum kith_status agent_observe(const struct agent_deps *deps, struct store *st,
 	return KITH_OK;
 }
 
+#define SHORT_QUOTE_REPLY 40   /* a reply this short searches with its quote */
+
+/* Penny's "always search": one web search for the message, run before the
+ * model is called, so every answer is grounded whether or not the model is
+ * good at calling tools.  It enters the transcript as the search tool's
+ * call and result, the shape models are trained to answer from.  Image
+ * messages are not searched (the picture is the subject). */
+static void search_first(const struct agent_deps *deps, struct store *st,
+			 const struct agent_turn_in *in, struct transcript *t,
+			 struct agent_turn_out *out)
+{
+	struct tool_ctx ctx;
+	struct llm_msg *asst, *res;
+	char *query, *result = NULL, *err = NULL;
+	json_t *args;
+
+	if (!deps->always_search || (in->images && *in->images) || !in->text || !*in->text)
+		return;
+	/* "and the second one?" means nothing to a search engine without what
+	 * it replies to. */
+	query = in->reply_to_text && *in->reply_to_text && strlen(in->text) < SHORT_QUOTE_REPLY
+			? xasprintf("%s %s", in->reply_to_text, in->text)
+			: xstrdup(in->text);
+	args = json_pack("{s:s}", "query", query);
+	ctx = tool_ctx_for(deps, st, in, &out->found);
+	if (tool_search.run(&ctx, args, &result, &err) != KITH_OK) {
+		free(result);
+		result = xasprintf("Failed to search: %s", err ? err : "unknown error");
+	}
+	asst = transcript_add(t, LLM_MSG_ASSISTANT, NULL);
+	asst->calls = xcalloc(1, sizeof(*asst->calls));
+	asst->ncalls = 1;
+	asst->calls[0].id = xstrdup("search-1");
+	asst->calls[0].name = xstrdup(tool_search.name);
+	asst->calls[0].arguments = json_incref(args);
+	asst->calls[0].arguments_raw = kjson_dump(args, true);
+	res = transcript_add(t, LLM_MSG_TOOL, result);
+	res->tool_name = xstrdup(tool_search.name);
+	res->tool_call_id = xstrdup("search-1");
+	out->tool_calls++;
+	json_decref(args);
+	free(result);
+	free(err);
+	free(query);
+}
+
 /* The model sees the captions of the message's images with the message
  * itself (the last user message of the transcript); what is stored stays
  * what the person wrote. */
@@ -302,6 +360,7 @@ enum kith_status agent_turn(const struct agent_deps *deps, struct store *st,
 		transcript_add(&t, history.msgs[i].role, history.msgs[i].content);
 	transcript_release(&history);
 	add_image_captions(&t, in);
+	search_first(deps, st, in, &t, out);
 
 	for (int step = 1; step <= max_steps && !out->reply; step++) {
 		int last = step == max_steps;
@@ -334,7 +393,7 @@ enum kith_status agent_turn(const struct agent_deps *deps, struct store *st,
 			goto out;
 		}
 		if (r.ncalls > 0 && offer_tools)
-			run_tool_calls(deps, st, in, &r, &t, &seen, &out->tool_calls);
+			run_tool_calls(deps, st, in, &r, &t, &seen, &out->tool_calls, &out->found);
 		else
 			out->reply = agent_clean_reply(r.content);
 		llm_response_release(&r);
@@ -342,6 +401,13 @@ enum kith_status agent_turn(const struct agent_deps *deps, struct store *st,
 	if (!out->reply || !*out->reply) {
 		free(out->reply);
 		out->reply = xstrdup("(I have no answer to that right now.)");
+	}
+	if (out->found.nsources) {   /* a grounded answer names where it came from */
+		char *with = search_append_source(out->reply, (const char *const *)out->found.sources,
+						  out->found.nsources);
+
+		free(out->reply);
+		out->reply = with;
 	}
 	rc = store_reply(st, in, out, why);
 out:
@@ -359,4 +425,5 @@ void agent_turn_out_release(struct agent_turn_out *out)
 {
 	free(out->reply);
 	out->reply = NULL;
+	tool_out_release(&out->found);
 }

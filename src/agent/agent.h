@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "agent/tools.h"
 #include "core/cancel.h"
 #include "core/status.h"
 
@@ -37,6 +38,10 @@ struct agent_deps {
 	int memory_min_chars;     /* MEMORY_MIN_CHARS */
 	const char *memory_scope; /* GLOBAL_MEMORY_ID, or NULL = one scope per
 				   * conversation (GLOBAL_MEMORY_ENABLED=false) */
+	/* Penny's "always search": every message (except image messages) is
+	 * answered from one web search run before the model is called
+	 * (tools/search.h; needs PERPLEXITY_API_KEY). */
+	bool always_search;
 };
 
 struct agent_turn_in {
@@ -70,6 +75,8 @@ struct agent_turn_out {
 	int64_t reply_id;
 	int llm_calls;
 	int tool_calls;
+	struct tool_out found;    /* what tools found for the reply: images to
+				   * attach, sources (released with the out) */
 };
 
 /* Run a turn with `st` (the calling thread's own connection).  On failure

@@ -87,16 +87,23 @@ static unsigned route(const struct inbound *ev)
 	return h;
 }
 
-static bool reply(struct inbound *ev, const char *text)
+static bool reply_with(struct inbound *ev, const char *text, const struct tool_out *found)
 {
 	char *why = NULL;
 
-	if (chan_send(ev->channel, ev->conversation, text, ev->external_id, &why) != KITH_OK) {
+	if (chan_send_with(ev->channel, ev->conversation, text, ev->external_id,
+			   found ? found->attachments : NULL, found ? found->nattachments : 0,
+			   &why) != KITH_OK) {
 		log_error("dispatch", "could not send a reply on %s: %s", chan_name(ev->channel), why);
 		free(why);
 		return false;
 	}
 	return true;
+}
+
+static bool reply(struct inbound *ev, const char *text)
+{
+	return reply_with(ev, text, NULL);
 }
 
 /* Show "typing…" for what is left of the mood's typing delay after the
@@ -159,7 +166,7 @@ static void handle_message(struct worker *w, struct inbound *ev)
 		typing_pause(w, ev, pt.typing_delay_s, clock_mono_ms() - started);
 	chan_typing(ev->channel, ev->conversation, 0);
 	if (rc == KITH_OK) {
-		if (reply(ev, out.reply))
+		if (reply_with(ev, out.reply, &out.found))
 			presence_replied(w->st, in.channel, ev->conversation, clock_now_ms());
 	} else if (rc != KITH_ECANCELED) {
 		log_error("agent", "turn failed: %s", why ? why : kith_strerror(rc));

@@ -11,14 +11,38 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/cancel.h"
 #include "core/status.h"
 
+struct attachment;
 struct config;
+struct store;
 
-/* What a tool may know about the turn that called it. */
+/* What tools hand the turn besides the text the model reads: files to
+ * attach to the reply (search's image) and source URLs (search's ranked
+ * sources, in the order found over the whole turn, without duplicates).
+ * The agent owns one per turn, zero-initialised, points tool_ctx.out at
+ * it, and after the loop sends out->attachments with the reply and passes
+ * out->sources to search_append_source() (tools/search.h).  Release with
+ * tool_out_release(). */
+struct tool_out {
+	struct attachment *attachments;
+	size_t nattachments;
+	char **sources;
+	size_t nsources;
+};
+
+/* Take the contents of *a (its pointers move into o; *a is zeroed). */
+void tool_out_add_attachment(struct tool_out *o, struct attachment *a);
+/* Copy url in unless it is already there. */
+void tool_out_add_source(struct tool_out *o, const char *url);
+void tool_out_release(struct tool_out *o);
+
+/* What a tool may know about the turn that called it.  The fields after
+ * now_ms are optional (NULL = not available): tools work without them. */
 struct tool_ctx {
 	const struct config *cfg;
 	const struct cancel *cancel;
@@ -27,6 +51,13 @@ struct tool_ctx {
 	const char *author_id;
 	const char *timezone;      /* the owner's IANA zone (SEL_TIMEZONE) */
 	int64_t now_ms;
+	struct store *store;       /* this thread's connection: tools that keep a
+				    * record (search's search_log) write here */
+	struct tool_out *out;      /* where tools leave attachments and sources
+				    * for the reply; NULL = they are dropped */
+	const char *user_name;     /* the asker's name: kept out of web queries */
+	const char *message;       /* the message being answered (a user who
+				    * names themselves is not redacted) */
 };
 
 /* Run with validated arguments.  On success *result is a heap string for the
@@ -74,5 +105,8 @@ enum kith_status schema_validate(const json_t *schema, const json_t *value,
 /* The built-in tools. */
 extern const struct tool_def tool_current_time;
 extern const struct tool_def tool_convert_time;
+/* Web search (tools/tool_search.c): register only when search_available()
+ * (tools/search.h).  Leaves its image and sources in ctx->out. */
+extern const struct tool_def tool_search;
 
 #endif

@@ -55,6 +55,13 @@ enum kith_status chan_send(struct channel *ch, const char *conversation, const c
 	return ch->ops->send(ch, conversation, text, reply_to, NULL, 0, why);
 }
 
+enum kith_status chan_send_with(struct channel *ch, const char *conversation, const char *text,
+				const char *reply_to, const struct attachment *att, size_t natt,
+				char **why)
+{
+	return ch->ops->send(ch, conversation, text, reply_to, att, natt, why);
+}
+
 void chan_typing(struct channel *ch, const char *conversation, int on)
 {
 	if (ch->ops->typing)

@@ -94,6 +94,10 @@ enum kith_status chan_start(struct channel *ch, struct queue *inbox, char **why)
 void chan_stop(struct channel *ch);
 enum kith_status chan_send(struct channel *ch, const char *conversation, const char *text,
 			   const char *reply_to, char **why) KITH_MUST_CHECK;
+/* chan_send with attachments (images found for a reply). */
+enum kith_status chan_send_with(struct channel *ch, const char *conversation, const char *text,
+				const char *reply_to, const struct attachment *att, size_t natt,
+				char **why) KITH_MUST_CHECK;
 void chan_typing(struct channel *ch, const char *conversation, int on);
 void chan_turn_done(struct channel *ch, const struct inbound *ev);
 /* The bot's own user id (heap, caller frees); NULL when the channel does

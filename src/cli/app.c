@@ -12,6 +12,7 @@
 #include "llm/llm.h"
 #include "memory/memory.h"
 #include "store/store.h"
+#include "tools/search.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -142,6 +143,9 @@ static int build_agent(struct app *app)
 	app->deps.timezone = config_str(app->cfg, CFG_SEL_TIMEZONE);
 	app->deps.recent_limit = (int)config_int(app->cfg, CFG_RECENT_CONTEXT_LIMIT);
 	app->deps.max_steps = (int)config_int(app->cfg, CFG_MESSAGE_MAX_STEPS);
+	app->deps.always_search = search_available(app->cfg);
+	if (!app->deps.always_search)
+		log_info("search", "no PERPLEXITY_API_KEY: replies come without web search");
 	return open_memory(app);
 }
 

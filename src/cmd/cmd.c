@@ -19,6 +19,7 @@ static const struct cmd_entry commands[] = {
 	{ "him_status", "", "HIM's health and counts: tiles, cache, memories, indexes",
 	  cmd_him_status },
 	{ "sel_status", "", "SEL's mood, state here and key settings", cmd_sel_status },
+	{ "debug", "", "what shapes replies now: models, web search, memory", cmd_debug },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -32,6 +32,7 @@ struct cmd_entry {
 /* Commands defined in files of their own, for the table. */
 enum kith_status cmd_him_status(const struct cmd_ctx *ctx, const char *args, char **reply);
 enum kith_status cmd_sel_status(const struct cmd_ctx *ctx, const char *args, char **reply);
+enum kith_status cmd_debug(const struct cmd_ctx *ctx, const char *args, char **reply);
 
 /* "/word…" — a leading slash followed by a letter. */
 bool cmd_is_command(const char *text);

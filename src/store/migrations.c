@@ -152,12 +152,36 @@ static const char m0005_backfill[] =
 	" updated_at INTEGER NOT NULL"
 	");";
 
+/* Every web search (store/search_log.c, tools/search.c): the query as sent
+ * (name redacted, without the date prefix), the cleaned answer ('' when it
+ * failed, with `error` saying why), the ranked sources as a JSON array, the
+ * image used, how long it took.  `trigger` and `extracted` are Penny's: who
+ * asked (user_message, learn_command, penny_enrichment) and whether the
+ * knowledge extraction has read the row yet. */
+static const char m0006_search_log[] =
+	"CREATE TABLE search_log ("
+	" id INTEGER PRIMARY KEY,"
+	" created_at INTEGER NOT NULL,"          /* epoch ms */
+	" query TEXT NOT NULL,"
+	" response TEXT NOT NULL,"
+	" sources TEXT NOT NULL DEFAULT '[]',"   /* JSON array of URLs */
+	" image_url TEXT,"
+	" duration_ms INTEGER NOT NULL,"
+	" error TEXT,"
+	" trigger TEXT NOT NULL DEFAULT 'user_message',"
+	" author_id TEXT,"
+	" extracted INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE INDEX search_log_by_time ON search_log(created_at);"
+	"CREATE INDEX search_log_by_extracted ON search_log(extracted, created_at);";
+
 const struct migration store_migrations[] = {
 	{ 1, "messages", m0001_messages },
 	{ 2, "llm_calls", m0002_llm_calls },
 	{ 3, "memories", m0003_memories },
 	{ 4, "presence", m0004_presence },
 	{ 5, "backfill", m0005_backfill },
+	{ 6, "search_log", m0006_search_log },
 };
 
 const size_t store_migrations_count = sizeof(store_migrations) / sizeof(store_migrations[0]);

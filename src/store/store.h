@@ -307,4 +307,53 @@ enum kith_status store_backfill_forget(struct store *st, const char *channel_id,
 				       char **why) KITH_MUST_CHECK;
 void store_backfill_release(struct store_backfill *b);
 
+/* ---- search log --------------------------------------------------------- */
+
+/* Every web search (tools/search.c owns the meaning; store/search_log.c
+ * the rows).  A search to record (borrowed strings). */
+struct store_search_log_new {
+	const char *query;             /* as sent: redacted, no date prefix */
+	const char *response;          /* cleaned answer; NULL = "" (failed) */
+	const char *const *sources;    /* ranked URLs */
+	size_t nsources;
+	const char *image_url;         /* the image used, NULL = none */
+	int64_t duration_ms;
+	const char *error;             /* why it failed, NULL on success */
+	const char *trigger;           /* NULL = "user_message" */
+	const char *author_id;         /* who asked, may be NULL */
+	int64_t created_at;            /* epoch ms; 0 = now */
+};
+
+/* A recorded search (owned; free with store_search_logs_free). */
+struct store_search_log {
+	int64_t id;
+	int64_t created_at;
+	char *query;
+	char *response;
+	char **sources;                /* NULL-terminated, never NULL */
+	size_t nsources;
+	char *image_url;               /* NULL = none */
+	int64_t duration_ms;
+	char *error;                   /* NULL = succeeded */
+	char *trigger;
+	char *author_id;               /* NULL = unknown */
+	bool extracted;
+};
+
+/* Insert; *id (may be NULL) receives the new row id. */
+enum kith_status store_search_log_add(struct store *st, const struct store_search_log_new *e,
+				      int64_t *id, char **why) KITH_MUST_CHECK;
+/* The `limit` newest searches (0 = all), newest first. */
+enum kith_status store_search_log_recent(struct store *st, size_t limit,
+					 struct store_search_log **out, size_t *n,
+					 char **why) KITH_MUST_CHECK;
+/* Up to `limit` (0 = all) rows not yet extracted, oldest first. */
+enum kith_status store_search_log_unextracted(struct store *st, size_t limit,
+					      struct store_search_log **out, size_t *n,
+					      char **why) KITH_MUST_CHECK;
+/* Mark row `id` as read by the knowledge extraction. */
+enum kith_status store_search_log_mark_extracted(struct store *st, int64_t id,
+						 char **why) KITH_MUST_CHECK;
+void store_search_logs_free(struct store_search_log *rows, size_t n);
+
 #endif

@@ -1,0 +1,52 @@
+/* cmd_debug.c — /debug: what shapes kith's answers right now, for the owner
+ * who wonders why a reply came out the way it did: the models, whether
+ * replies are grounded in a web search (and why not), and memory.  Never
+ * prints a secret; only whether one is set. */
+#include "cmd/cmd.h"
+#include "agent/agent.h"
+#include "config/config.h"
+#include "core/buf.h"
+#include "llm/llm.h"
+#include "tools/search.h"
+
+enum kith_status cmd_debug(const struct cmd_ctx *ctx, const char *args, char **reply)
+{
+	const struct agent_deps *d = ctx->deps;
+	const struct config *cfg = d->cfg;
+	struct buf b = BUF_INIT(0);
+
+	buf_puts(&b, "Debug\n");
+	if (d->llm) {
+		const struct llm_config *lc = llm_client_config(d->llm);
+
+		buf_printf(&b, "- LLM: %s at %s\n", llm_provider_name(lc->provider), lc->base_url);
+		for (int r = 0; r < LLM_ROLE_COUNT_; r++) {
+			const char *m = llm_model(d->llm, (enum llm_role)r);
+
+			buf_printf(&b, "  - %s model: %s\n", llm_role_name((enum llm_role)r),
+				   m ? m : "(none)");
+		}
+	}
+	if (d->always_search) {
+		buf_printf(&b, "- Web search: on — every message except image messages is answered "
+			       "from one Perplexity search%s\n",
+			   cfg && config_str(cfg, CFG_SERPER_API_KEY)
+				   ? ", with an image from Serper"
+				   : " (no SERPER_API_KEY: no images)");
+	} else {
+		buf_puts(&b, "- Web search: off — PERPLEXITY_API_KEY is not set, so replies come "
+			     "from the model alone, without the search tool\n");
+	}
+	buf_printf(&b, "- Memory: %s", d->memory ? "on" : "off");
+	if (d->memory)
+		buf_printf(&b, ", %d memories per prompt, %s\n", d->recall_limit > 0 ? d->recall_limit : 10,
+			   d->memory_scope ? "one memory shared by every conversation"
+					   : "one memory per conversation");
+	else
+		buf_puts(&b, "\n");
+	buf_printf(&b, "- Steps per message: %d, recent messages in context: %d\n",
+		   d->max_steps > 0 ? d->max_steps : 5, d->recent_limit > 0 ? d->recent_limit : 20);
+	*reply = buf_detach(&b);
+	(void)args;
+	return KITH_OK;
+}
