@@ -3,14 +3,17 @@
  * channel has closed (a fatal Discord close code closes its channel).
  *
  * CHANNEL_TYPE picks the channels: "auto" runs Discord when
- * DISCORD_BOT_TOKEN is set, else the console; "console" and "discord" force
- * one.  The inactivity pinger runs beside them.  Signal is not built yet and says so instead of silently running
- * something else. */
+ * DISCORD_BOT_TOKEN is set and Signal when SIGNAL_NUMBER is (both side by
+ * side when both are), else the console; "console", "discord" and "signal"
+ * force one.  As in Penny, the template's placeholder number counts as "not
+ * configured" for auto; any other unusable SIGNAL_NUMBER stops kith with
+ * the reason.  The inactivity pinger runs beside them. */
 #include "cli/cli.h"
 #include "agent/dispatcher.h"
 #include "agent/presence.h"
 #include "channel/channel.h"
 #include "channel/discord/discord.h"
+#include "channel/signal/signal.h"
 #include "config/config.h"
 #include "core/log.h"
 
@@ -47,29 +50,54 @@ static int add_discord(struct app *app, struct channels *cs)
 	return 0;
 }
 
+static int add_signal(struct app *app, struct channels *cs)
+{
+	struct signal_config sc = { 0 };
+	char *why = NULL;
+	struct channel *ch;
+
+	sc.number = config_str(app->cfg, CFG_SIGNAL_NUMBER);
+	sc.api_url = config_str(app->cfg, CFG_SIGNAL_API_URL);
+	/* json-rpc mode pushes over a WebSocket, normal/native modes are
+	 * polled: ask the API which it runs. */
+	sc.receive = SIGNAL_RECEIVE_AUTO;
+	if (!(ch = signal_channel_new(&sc, &why))) {
+		fprintf(stderr, "kith: %s\n", why ? why : "cannot set up Signal");
+		free(why);
+		return EXIT_USAGE;
+	}
+	cs->ch[cs->n++] = ch;
+	return 0;
+}
+
+/* Penny's has_signal: a number that is not the template's placeholder. */
+static bool signal_configured(struct app *app)
+{
+	const char *n = config_str(app->cfg, CFG_SIGNAL_NUMBER);
+
+	return n && *n && strcmp(n, "+1234567890") != 0;
+}
+
 static int pick_channels(struct app *app, struct channels *cs)
 {
 	const char *type = config_str(app->cfg, CFG_CHANNEL_TYPE);
 	bool discord = config_str(app->cfg, CFG_DISCORD_BOT_TOKEN) != NULL;
-	bool signal = config_str(app->cfg, CFG_SIGNAL_NUMBER) != NULL;
+	bool signal = signal_configured(app);
+	bool is_auto = strcmp(type, "auto") == 0;
 	int rc = 0;
 
-	if (strcmp(type, "signal") == 0 || (strcmp(type, "auto") == 0 && signal && !discord)) {
-		fprintf(stderr, "kith: the Signal channel is not available in this version; "
-				"use CHANNEL_TYPE=discord or console\n");
-		return EXIT_USAGE;
-	}
-	if (strcmp(type, "discord") == 0 || (strcmp(type, "auto") == 0 && discord))
+	if (strcmp(type, "discord") == 0 || (is_auto && discord))
 		rc = add_discord(app, cs);
+	if (!rc && (strcmp(type, "signal") == 0 || (is_auto && signal)))
+		rc = add_signal(app, cs);
 	if (!rc && (strcmp(type, "console") == 0 || cs->n == 0)) {
 		int interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 
+		if (is_auto && config_str(app->cfg, CFG_SIGNAL_NUMBER) && !signal)
+			log_warn("kith", "SIGNAL_NUMBER is the placeholder +1234567890; not starting Signal");
 		cs->ch[cs->n++] = console_channel_new(STDIN_FILENO, stdout, interactive,
 						      getenv("USER"));
 	}
-	if (signal && strcmp(type, "auto") == 0 && discord)
-		log_warn("kith", "SIGNAL_NUMBER is set but the Signal channel is not available in "
-			 "this version; running Discord only");
 	return rc;
 }
 

@@ -224,16 +224,30 @@ static void test_bad_token_stops_with_the_reason(void)
 	kith_env_release(&e);
 }
 
-static void test_signal_only_is_refused(void)
+/* Signal is a channel now; an unusable number stops kith with the reason
+ * instead of silently running something else. */
+static void test_signal_placeholder_number_is_refused(void)
 {
+	static const char *const numbers[] = { "+1234567890", "your-number" };
 	struct kith_env e;
 	struct proc_result r;
 
-	kith_env_init(&e, "run-signal");
+	for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
+		kith_env_init(&e, i ? "run-signal-placeholder2" : "run-signal-placeholder");
+		kith_env_set(&e, "CHANNEL_TYPE", "signal");
+		kith_env_set(&e, "SIGNAL_NUMBER", numbers[i]);
+		REQUIRE(kith_run(&e, NULL, &r, "run", NULL) == 0);
+		CHECK_EQ(r.exit_code, 2);
+		CHECK_CONTAINS(r.err, "SIGNAL_NUMBER");
+		CHECK_CONTAINS(r.err, "placeholder");
+		proc_result_release(&r);
+		kith_env_release(&e);
+	}
+	kith_env_init(&e, "run-signal-unset");
 	kith_env_set(&e, "CHANNEL_TYPE", "signal");
 	REQUIRE(kith_run(&e, NULL, &r, "run", NULL) == 0);
 	CHECK_EQ(r.exit_code, 2);
-	CHECK_CONTAINS(r.err, "Signal");
+	CHECK_CONTAINS(r.err, "SIGNAL_NUMBER is not set");
 	proc_result_release(&r);
 	kith_env_release(&e);
 }
@@ -249,7 +263,7 @@ int main(void)
 						  .content_type = "image/png" });
 	RUN(test_dm_gets_a_reply_with_memory);
 	RUN(test_bad_token_stops_with_the_reason);
-	RUN(test_signal_only_is_refused);
+	RUN(test_signal_placeholder_number_is_refused);
 	fake_files_stop(files);
 	fake_discord_stop(discord);
 	fake_llm_stop(llm);
