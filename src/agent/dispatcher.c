@@ -118,6 +118,19 @@ static void typing_pause(struct worker *w, struct inbound *ev, double delay_s, i
 		(void)clock_sleep_unless(left, &w->d->cancel);
 }
 
+/* Keep the platform id the reply got, so a reaction or a quote can find it. */
+static void note_sent_id(struct worker *w, struct inbound *ev, int64_t reply_id)
+{
+	char *ext = reply_id ? chan_last_sent_id(ev->channel, ev->conversation) : NULL;
+	char *why = NULL;
+
+	if (ext && store_message_set_external_id(w->st, reply_id, ext, &why) != KITH_OK) {
+		log_warn("dispatch", "could not record a sent message's id: %s", why);
+		free(why);
+	}
+	free(ext);
+}
+
 static void handle_message(struct worker *w, struct inbound *ev)
 {
 	const struct agent_deps *deps = w->d->deps;
@@ -166,8 +179,10 @@ static void handle_message(struct worker *w, struct inbound *ev)
 		typing_pause(w, ev, pt.typing_delay_s, clock_mono_ms() - started);
 	chan_typing(ev->channel, ev->conversation, 0);
 	if (rc == KITH_OK) {
-		if (reply_with(ev, out.reply, &out.found))
+		if (reply_with(ev, out.reply, &out.found)) {
+			note_sent_id(w, ev, out.reply_id);
 			presence_replied(w->st, in.channel, ev->conversation, clock_now_ms());
+		}
 	} else if (rc != KITH_ECANCELED) {
 		log_error("agent", "turn failed: %s", why ? why : kith_strerror(rc));
 		text = xasprintf("Sorry, I can't answer right now: %s", why ? why : kith_strerror(rc));
@@ -184,7 +199,19 @@ done:
 
 static void handle_reaction(struct worker *w, struct inbound *ev)
 {
-	char *self = chan_self_id(ev->channel);
+	char *self = chan_self_id(ev->channel), *why = NULL;
+	struct new_reaction r = {
+		.channel = chan_name(ev->channel), .conversation = ev->conversation,
+		.author_id = ev->author_id, .emoji = ev->text,
+		.target_external_id = ev->reply_to ? ev->reply_to : ev->external_id,
+		.created_at = ev->created_at,
+	};
+
+	if (!presence_ignores(w->d->deps, ev, self) && ev->author_id && ev->text && *ev->text &&
+	    store_reaction_add(w->st, &r, NULL, NULL, &why) != KITH_OK) {
+		log_warn("dispatch", "could not record a reaction: %s", why);
+		free(why);
+	}
 
 	(void)presence_on_reaction(w->d->deps, w->st, ev, self);
 	free(self);

@@ -62,6 +62,11 @@ enum kith_status chan_send_with(struct channel *ch, const char *conversation, co
 	return ch->ops->send(ch, conversation, text, reply_to, att, natt, why);
 }
 
+char *chan_last_sent_id(struct channel *ch, const char *conversation)
+{
+	return ch->ops->last_sent_id ? ch->ops->last_sent_id(ch, conversation) : NULL;
+}
+
 void chan_typing(struct channel *ch, const char *conversation, int on)
 {
 	if (ch->ops->typing)

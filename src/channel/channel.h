@@ -78,6 +78,10 @@ struct channel_ops {
 	/* Optional: this bot's own user id on the network (heap, caller
 	 * frees), NULL while unknown (Discord: before READY). */
 	char *(*self_id)(struct channel *ch);
+	/* Optional: the platform id of the last message this channel sent to
+	 * `conversation` (heap, caller frees), NULL when unknown — stored with
+	 * kith's reply so reactions and quotes can find it. */
+	char *(*last_sent_id)(struct channel *ch, const char *conversation);
 };
 
 struct channel {
@@ -99,6 +103,8 @@ enum kith_status chan_send_with(struct channel *ch, const char *conversation, co
 				const char *reply_to, const struct attachment *att, size_t natt,
 				char **why) KITH_MUST_CHECK;
 void chan_typing(struct channel *ch, const char *conversation, int on);
+/* ops->last_sent_id, or NULL when the channel has none. */
+char *chan_last_sent_id(struct channel *ch, const char *conversation);
 void chan_turn_done(struct channel *ch, const struct inbound *ev);
 /* The bot's own user id (heap, caller frees); NULL when the channel does
  * not know one. */

@@ -53,5 +53,14 @@ int cli_version(int argc, char **argv);
 int cli_him(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_backfill(int argc, char **argv);
+/* tmuxd.c / hostexec.c: the system-access servers.  cli_listen_args reads
+ * their shared options (--host H, --port N; port -1 = from the URL). */
+struct cli_listen {
+	const char *host;
+	int port;
+};
+int cli_listen_args(const char *cmd, int argc, char **argv, struct cli_listen *a);
+int cli_tmuxd(int argc, char **argv);
+int cli_hostexec(int argc, char **argv);
 
 #endif

@@ -20,6 +20,9 @@ static const struct cmd_entry commands[] = {
 	  cmd_him_status },
 	{ "sel_status", "", "SEL's mood, state here and key settings", cmd_sel_status },
 	{ "debug", "", "what shapes replies now: models, web search, memory", cmd_debug },
+	{ "sel_agents", "", "the plugin agents: name, kind and what each does", cmd_sel_agents },
+	{ "sel_run_agent", "NAME TEXT", "run a plugin agent on TEXT (owner only)",
+	  cmd_sel_run_agent },
 	{ NULL, NULL, NULL, NULL },
 };
 

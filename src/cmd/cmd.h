@@ -13,12 +13,14 @@
 
 struct agent_deps;
 struct inbound;
+struct plugins;
 struct store;
 
 struct cmd_ctx {
 	const struct agent_deps *deps;
 	struct store *st;          /* the calling thread's connection */
 	const struct inbound *ev;  /* the message that carried the command */
+	struct plugins *plugins;   /* plugin agents (plugin/plugin.h); NULL = none loaded */
 };
 
 struct cmd_entry {
@@ -33,6 +35,8 @@ struct cmd_entry {
 enum kith_status cmd_him_status(const struct cmd_ctx *ctx, const char *args, char **reply);
 enum kith_status cmd_sel_status(const struct cmd_ctx *ctx, const char *args, char **reply);
 enum kith_status cmd_debug(const struct cmd_ctx *ctx, const char *args, char **reply);
+enum kith_status cmd_sel_agents(const struct cmd_ctx *ctx, const char *args, char **reply);
+enum kith_status cmd_sel_run_agent(const struct cmd_ctx *ctx, const char *args, char **reply);
 
 /* "/word…" — a leading slash followed by a letter. */
 bool cmd_is_command(const char *text);

@@ -175,6 +175,145 @@ static const char m0006_search_log[] =
 	"CREATE INDEX search_log_by_time ON search_log(created_at);"
 	"CREATE INDEX search_log_by_extracted ON search_log(extracted, created_at);";
 
+/* Penny's knowledge (store/knowledge*.c, knowledge/): entities with an
+ * embedding (little-endian float32 BLOB) and heat, facts with provenance (a
+ * search or a message) and notification state, engagements (interest
+ * signals), /learn prompts, news events and their entity links, /follow
+ * prompts, user cron schedules and the user profile.  knowledge_extracted
+ * marks the messages the extraction has read, so the messages table stays
+ * as it is; messages already stored when this step runs count as read (an
+ * upgrade does not send a whole history through the model). */
+static const char m0007_knowledge[] =
+	"CREATE TABLE entities ("
+	" id INTEGER PRIMARY KEY,"
+	" user TEXT NOT NULL,"
+	" name TEXT NOT NULL,"                   /* lower-case, trimmed */
+	" tagline TEXT,"
+	" embedding BLOB,"                       /* float32 LE, NULL = pending */
+	" heat REAL NOT NULL DEFAULT 0,"
+	" heat_cooldown INTEGER NOT NULL DEFAULT 0,"
+	" vetoed INTEGER NOT NULL DEFAULT 0,"
+	" created_at INTEGER NOT NULL,"          /* epoch ms */
+	" updated_at INTEGER NOT NULL,"
+	" last_enriched_at INTEGER,"
+	" last_notified_at INTEGER,"
+	" UNIQUE (user, name)"
+	");"
+	"CREATE INDEX entities_by_user ON entities(user, updated_at);"
+	"CREATE TABLE facts ("
+	" id INTEGER PRIMARY KEY,"
+	" entity_id INTEGER NOT NULL REFERENCES entities(id) ON DELETE CASCADE,"
+	" content TEXT NOT NULL,"
+	" embedding BLOB,"
+	" source_search_log_id INTEGER REFERENCES search_log(id) ON DELETE SET NULL,"
+	" source_message_id INTEGER REFERENCES messages(id) ON DELETE SET NULL,"
+	" learned_at INTEGER NOT NULL,"
+	" notified_at INTEGER"                   /* NULL = the user has not heard it */
+	");"
+	"CREATE INDEX facts_by_entity ON facts(entity_id, learned_at);"
+	"CREATE INDEX facts_by_notified ON facts(notified_at);"
+	"CREATE TABLE engagements ("
+	" id INTEGER PRIMARY KEY,"
+	" user TEXT NOT NULL,"
+	" entity_id INTEGER REFERENCES entities(id) ON DELETE CASCADE,"
+	" type TEXT NOT NULL,"
+	" valence TEXT NOT NULL CHECK (valence IN ('positive', 'negative', 'neutral')),"
+	" strength REAL NOT NULL,"
+	" source TEXT,"                          /* e.g. \"message:12\", \"search:4\" */
+	" source_message_id INTEGER REFERENCES messages(id) ON DELETE SET NULL,"
+	" created_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX engagements_by_entity ON engagements(entity_id, created_at);"
+	"CREATE INDEX engagements_by_user ON engagements(user, created_at);"
+	"CREATE TABLE learn_prompts ("
+	" id INTEGER PRIMARY KEY,"
+	" user TEXT NOT NULL,"
+	" prompt TEXT NOT NULL,"
+	" status TEXT NOT NULL DEFAULT 'active'"
+	"  CHECK (status IN ('active', 'completed', 'cancelled')),"
+	" searches_remaining INTEGER NOT NULL DEFAULT 0,"
+	" created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL,"
+	" completed_at INTEGER,"
+	" announced_at INTEGER"
+	");"
+	"CREATE INDEX learn_prompts_by_status ON learn_prompts(status, created_at);"
+	"ALTER TABLE search_log ADD COLUMN learn_prompt_id INTEGER"
+	" REFERENCES learn_prompts(id) ON DELETE SET NULL;"
+	"CREATE TABLE follow_prompts ("
+	" id INTEGER PRIMARY KEY,"
+	" user TEXT NOT NULL,"
+	" prompt TEXT NOT NULL,"
+	" query_terms TEXT NOT NULL DEFAULT '[]',"  /* JSON array of strings */
+	" cron TEXT NOT NULL DEFAULT '0 9 * * *',"
+	" timezone TEXT NOT NULL DEFAULT 'UTC',"
+	" created_at INTEGER NOT NULL,"
+	" last_polled_at INTEGER,"
+	" last_notified_at INTEGER"
+	");"
+	"CREATE INDEX follow_prompts_by_user ON follow_prompts(user);"
+	"CREATE TABLE events ("
+	" id INTEGER PRIMARY KEY,"
+	" user TEXT NOT NULL,"
+	" follow_prompt_id INTEGER REFERENCES follow_prompts(id) ON DELETE SET NULL,"
+	" headline TEXT NOT NULL,"
+	" summary TEXT NOT NULL DEFAULT '',"
+	" url TEXT,"                             /* also the external id for dedup */
+	" published_at INTEGER NOT NULL,"
+	" embedding BLOB,"
+	" created_at INTEGER NOT NULL,"
+	" notified_at INTEGER"
+	");"
+	"CREATE INDEX events_by_user ON events(user, published_at);"
+	"CREATE UNIQUE INDEX events_by_url ON events(user, url) WHERE url IS NOT NULL;"
+	"CREATE TABLE event_entities ("
+	" event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,"
+	" entity_id INTEGER NOT NULL REFERENCES entities(id) ON DELETE CASCADE,"
+	" PRIMARY KEY (event_id, entity_id)"
+	");"
+	"CREATE INDEX event_entities_by_entity ON event_entities(entity_id);"
+	"CREATE TABLE user_schedules ("
+	" id INTEGER PRIMARY KEY,"
+	" user TEXT NOT NULL,"
+	" cron TEXT NOT NULL,"
+	" timezone TEXT NOT NULL DEFAULT 'UTC',"
+	" prompt TEXT NOT NULL,"
+	" description TEXT NOT NULL DEFAULT '',"
+	" created_at INTEGER NOT NULL,"
+	" last_fired_at INTEGER"
+	");"
+	"CREATE INDEX user_schedules_by_user ON user_schedules(user);"
+	"CREATE TABLE user_profile ("
+	" user TEXT PRIMARY KEY,"
+	" name TEXT, location TEXT, timezone TEXT, date_of_birth TEXT,"  /* YYYY-MM-DD */
+	" updated_at INTEGER NOT NULL"
+	");"
+	"CREATE TABLE knowledge_extracted ("
+	" message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,"
+	" extracted_at INTEGER NOT NULL"
+	");"
+	"INSERT INTO knowledge_extracted(message_id, extracted_at)"
+	" SELECT id, stored_at FROM messages;";
+
+/* Emoji reactions people put on messages (kith's replies above all): an
+ * engagement signal for the mood now and for the knowledge system later.
+ * target_message_id is resolved when the reacted message is stored. */
+static const char m0008_reactions[] =
+	"CREATE TABLE reactions ("
+	" id INTEGER PRIMARY KEY,"
+	" channel TEXT NOT NULL,"
+	" conversation TEXT NOT NULL,"
+	" author_id TEXT NOT NULL,"
+	" emoji TEXT NOT NULL,"
+	" target_external_id TEXT,"
+	" target_message_id INTEGER REFERENCES messages(id) ON DELETE SET NULL,"
+	" removed INTEGER NOT NULL DEFAULT 0,"
+	" created_at INTEGER NOT NULL,"
+	" processed INTEGER NOT NULL DEFAULT 0"   /* read by the knowledge extraction */
+	");"
+	"CREATE INDEX reactions_by_target ON reactions(target_message_id);"
+	"CREATE INDEX reactions_unprocessed ON reactions(processed, id);";
+
 const struct migration store_migrations[] = {
 	{ 1, "messages", m0001_messages },
 	{ 2, "llm_calls", m0002_llm_calls },
@@ -182,6 +321,8 @@ const struct migration store_migrations[] = {
 	{ 4, "presence", m0004_presence },
 	{ 5, "backfill", m0005_backfill },
 	{ 6, "search_log", m0006_search_log },
+	{ 7, "knowledge", m0007_knowledge },
+	{ 8, "reactions", m0008_reactions },
 };
 
 const size_t store_migrations_count = sizeof(store_migrations) / sizeof(store_migrations[0]);

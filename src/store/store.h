@@ -86,6 +86,26 @@ enum kith_status store_message_find_quoted(struct store *st, const char *channel
 					   const char *conversation, const char *external_id,
 					   const char *text, int64_t *id, char **why) KITH_MUST_CHECK;
 
+/* ---- reactions (store/reactions.c) -------------------------------------- */
+
+struct new_reaction {
+	const char *channel;
+	const char *conversation;
+	const char *author_id;
+	const char *emoji;
+	const char *target_external_id;   /* the reacted message's platform id */
+	bool removed;                     /* the reaction was taken back */
+	int64_t created_at;               /* 0 = now */
+};
+/* Record a reaction; the reacted message is looked up by its platform id
+ * in that conversation (*target, may be NULL, gets its row id or 0). */
+enum kith_status store_reaction_add(struct store *st, const struct new_reaction *r,
+				    int64_t *id, int64_t *target, char **why) KITH_MUST_CHECK;
+/* Remember the platform id a stored message got when it was sent. */
+enum kith_status store_message_set_external_id(struct store *st, int64_t id,
+					       const char *external_id,
+					       char **why) KITH_MUST_CHECK;
+
 /* ---- LLM calls ---------------------------------------------------------- */
 
 struct store_llm_call {
@@ -355,5 +375,303 @@ enum kith_status store_search_log_unextracted(struct store *st, size_t limit,
 enum kith_status store_search_log_mark_extracted(struct store *st, int64_t id,
 						 char **why) KITH_MUST_CHECK;
 void store_search_logs_free(struct store_search_log *rows, size_t n);
+
+/* ---- knowledge ---------------------------------------------------------- */
+
+/* Penny's knowledge base (knowledge/ owns the meaning; store/knowledge.c
+ * and store/knowledge_prompts.c the rows).  Times are epoch ms, 0 = never /
+ * NULL.  Embeddings are float32 vectors stored as little-endian BLOBs;
+ * `dim` 0 means none yet. */
+
+/* An entity (owned; free with store_entities_free / release one with
+ * store_entity_release). */
+struct store_entity {
+	int64_t id;
+	char *user;
+	char *name;          /* lower-case, trimmed */
+	char *tagline;       /* NULL = none */
+	float *embedding;    /* NULL = pending */
+	size_t dim;
+	double heat;
+	int heat_cooldown;
+	bool vetoed;
+	int64_t created_at, updated_at, last_enriched_at, last_notified_at;
+};
+
+/* An entity to insert (borrowed).  The name is lower-cased and trimmed. */
+struct store_entity_new {
+	const char *user;
+	const char *name;
+	const char *tagline;      /* NULL = none */
+	const float *embedding;   /* NULL = pending */
+	size_t dim;
+	double heat;
+	int64_t created_at;       /* 0 = now */
+};
+
+/* Insert.  When (user, name) exists already: KITH_EEXIST with *id set to
+ * the existing row. */
+enum kith_status store_entity_add(struct store *st, const struct store_entity_new *e,
+				  int64_t *id, char **why) KITH_MUST_CHECK;
+/* KITH_ENOTFOUND when there is no such row. */
+enum kith_status store_entity_get(struct store *st, int64_t id, struct store_entity *out,
+				  char **why) KITH_MUST_CHECK;
+/* By user and name (name normalised as on insert); KITH_ENOTFOUND if none. */
+enum kith_status store_entity_find(struct store *st, const char *user, const char *name,
+				   struct store_entity *out, char **why) KITH_MUST_CHECK;
+/* Up to `limit` (0 = all) entities of a user, most recently updated first. */
+enum kith_status store_entities_for_user(struct store *st, const char *user, size_t limit,
+					 struct store_entity **out, size_t *n,
+					 char **why) KITH_MUST_CHECK;
+/* Up to `limit` entities (any user) with no embedding, newest first. */
+enum kith_status store_entities_without_embedding(struct store *st, size_t limit,
+						  struct store_entity **out, size_t *n,
+						  char **why) KITH_MUST_CHECK;
+enum kith_status store_entity_set_heat(struct store *st, int64_t id, double heat,
+				       int cooldown, bool vetoed, char **why) KITH_MUST_CHECK;
+/* Set the tagline only when the entity has none. */
+enum kith_status store_entity_set_tagline(struct store *st, int64_t id, const char *tagline,
+					  char **why) KITH_MUST_CHECK;
+enum kith_status store_entity_set_embedding(struct store *st, int64_t id, const float *vec,
+					    size_t dim, char **why) KITH_MUST_CHECK;
+/* Delete an entity with its facts, engagements and event links. */
+enum kith_status store_entity_delete(struct store *st, int64_t id, char **why) KITH_MUST_CHECK;
+void store_entity_release(struct store_entity *e);
+void store_entities_free(struct store_entity *rows, size_t n);
+
+/* A fact (owned; free with store_facts_free). */
+struct store_fact {
+	int64_t id;
+	int64_t entity_id;
+	char *content;
+	float *embedding;              /* NULL = pending */
+	size_t dim;
+	int64_t source_search_log_id;  /* 0 = none */
+	int64_t source_message_id;     /* 0 = none */
+	int64_t learned_at;
+	int64_t notified_at;           /* 0 = not told yet */
+};
+
+struct store_fact_new {
+	int64_t entity_id;
+	const char *content;
+	const float *embedding;        /* NULL = pending */
+	size_t dim;
+	int64_t source_search_log_id;  /* 0 = none */
+	int64_t source_message_id;     /* 0 = none */
+	int64_t learned_at;            /* 0 = now */
+	int64_t notified_at;           /* 0 = not told yet */
+};
+
+/* Insert; also bumps the entity's updated_at. */
+enum kith_status store_fact_add(struct store *st, const struct store_fact_new *f, int64_t *id,
+				char **why) KITH_MUST_CHECK;
+/* Facts of an entity, oldest first. */
+enum kith_status store_facts_for_entity(struct store *st, int64_t entity_id,
+					struct store_fact **out, size_t *n,
+					char **why) KITH_MUST_CHECK;
+/* Facts of a user not yet told, newest first, leaving out vetoed entities. */
+enum kith_status store_facts_unnotified(struct store *st, const char *user,
+					struct store_fact **out, size_t *n,
+					char **why) KITH_MUST_CHECK;
+enum kith_status store_facts_without_embedding(struct store *st, size_t limit,
+					       struct store_fact **out, size_t *n,
+					       char **why) KITH_MUST_CHECK;
+enum kith_status store_fact_set_embedding(struct store *st, int64_t id, const float *vec,
+					  size_t dim, char **why) KITH_MUST_CHECK;
+enum kith_status store_facts_mark_notified(struct store *st, const int64_t *ids, size_t n,
+					   int64_t at, char **why) KITH_MUST_CHECK;
+enum kith_status store_fact_count(struct store *st, int64_t entity_id, size_t *n,
+				  char **why) KITH_MUST_CHECK;
+void store_facts_free(struct store_fact *rows, size_t n);
+
+/* Engagement types and valences are the seed's words: "message_mention",
+ * "explicit_statement", "follow_up_question", "emoji_reaction",
+ * "user_search", "search_discovery"; "positive", "negative", "neutral". */
+struct store_engagement {
+	int64_t id;
+	char *user;
+	int64_t entity_id;         /* 0 = none */
+	char *type;
+	char *valence;
+	double strength;           /* 0..1 */
+	char *source;              /* NULL = none */
+	int64_t source_message_id; /* 0 = none */
+	int64_t created_at;
+};
+
+struct store_engagement_new {
+	const char *user;
+	int64_t entity_id;
+	const char *type;
+	const char *valence;
+	double strength;
+	const char *source;
+	int64_t source_message_id;
+	int64_t created_at;        /* 0 = now */
+};
+
+enum kith_status store_engagement_add(struct store *st, const struct store_engagement_new *e,
+				      int64_t *id, char **why) KITH_MUST_CHECK;
+/* Engagements with an entity, oldest first. */
+enum kith_status store_engagements_for_entity(struct store *st, int64_t entity_id,
+					      struct store_engagement **out, size_t *n,
+					      char **why) KITH_MUST_CHECK;
+void store_engagements_free(struct store_engagement *rows, size_t n);
+
+/* The extraction's queue.  Incoming messages it has not read yet, oldest
+ * first, at most `limit` (0 = all). */
+enum kith_status store_knowledge_messages_pending(struct store *st, size_t limit,
+						  struct store_message **out, size_t *n,
+						  char **why) KITH_MUST_CHECK;
+/* Record that message `id` has been read (idempotent). */
+enum kith_status store_knowledge_message_done(struct store *st, int64_t id,
+					      char **why) KITH_MUST_CHECK;
+/* Unextracted searches, oldest first: those with trigger penny_enrichment
+ * when `enrichment`, else every other trigger. */
+enum kith_status store_knowledge_logs_pending(struct store *st, bool enrichment, size_t limit,
+					      struct store_search_log **out, size_t *n,
+					      char **why) KITH_MUST_CHECK;
+/* Cheap "anything to do?" counts for the scheduler's due check. */
+struct store_knowledge_backlog {
+	size_t messages, logs, enrichment_logs, missing_embeddings;
+};
+enum kith_status store_knowledge_backlog(struct store *st, struct store_knowledge_backlog *out,
+					 char **why) KITH_MUST_CHECK;
+/* A write transaction (BEGIN IMMEDIATE) around one unit of extraction, so
+ * its rows and its progress mark land together.  end commits when rc is
+ * KITH_OK, else rolls back, and returns the final status. */
+enum kith_status store_knowledge_begin(struct store *st, char **why) KITH_MUST_CHECK;
+enum kith_status store_knowledge_end(struct store *st, enum kith_status rc, char **why);
+
+/* /learn prompts.  Status: "active", "completed", "cancelled". */
+struct store_learn_prompt {
+	int64_t id;
+	char *user;
+	char *prompt;
+	char *status;
+	int searches_remaining;
+	int64_t created_at, updated_at, completed_at, announced_at;
+};
+enum kith_status store_learn_prompt_add(struct store *st, const char *user, const char *prompt,
+					int searches, int64_t *id, char **why) KITH_MUST_CHECK;
+/* Prompts with `status` (NULL = any) of `user` (NULL = every user), oldest
+ * first. */
+enum kith_status store_learn_prompts_list(struct store *st, const char *user,
+					  const char *status, struct store_learn_prompt **out,
+					  size_t *n, char **why) KITH_MUST_CHECK;
+/* searches_remaining -= 1 (not below 0). */
+enum kith_status store_learn_prompt_spend(struct store *st, int64_t id,
+					  char **why) KITH_MUST_CHECK;
+/* status = "completed" or "cancelled"; completed_at = now when completed. */
+enum kith_status store_learn_prompt_set_status(struct store *st, int64_t id, const char *status,
+					       char **why) KITH_MUST_CHECK;
+enum kith_status store_learn_prompt_announced(struct store *st, int64_t id, int64_t at,
+					      char **why) KITH_MUST_CHECK;
+/* Link a search to the learn prompt that asked for it. */
+enum kith_status store_search_log_set_learn_prompt(struct store *st, int64_t log_id,
+						   int64_t prompt_id, char **why) KITH_MUST_CHECK;
+void store_learn_prompts_free(struct store_learn_prompt *rows, size_t n);
+
+/* /follow prompts. */
+struct store_follow_prompt {
+	int64_t id;
+	char *user;
+	char *prompt;
+	char *query_terms;   /* JSON array text */
+	char *cron;
+	char *timezone;
+	int64_t created_at, last_polled_at, last_notified_at;
+};
+struct store_follow_prompt_new {
+	const char *user, *prompt;
+	const char *query_terms;   /* NULL = "[]" */
+	const char *cron;          /* NULL = "0 9 * * *" */
+	const char *timezone;      /* NULL = "UTC" */
+};
+enum kith_status store_follow_prompt_add(struct store *st, const struct store_follow_prompt_new *f,
+					 int64_t *id, char **why) KITH_MUST_CHECK;
+/* Every prompt of `user` (NULL = all): never polled first, then least
+ * recently polled (round-robin order). */
+enum kith_status store_follow_prompts_by_poll(struct store *st, const char *user,
+					      struct store_follow_prompt **out, size_t *n,
+					      char **why) KITH_MUST_CHECK;
+enum kith_status store_follow_prompt_polled(struct store *st, int64_t id, int64_t at,
+					    char **why) KITH_MUST_CHECK;
+/* /unfollow deletes the row; KITH_ENOTFOUND if none. */
+enum kith_status store_follow_prompt_delete(struct store *st, int64_t id,
+					    char **why) KITH_MUST_CHECK;
+void store_follow_prompts_free(struct store_follow_prompt *rows, size_t n);
+
+/* News events. */
+struct store_event {
+	int64_t id;
+	char *user;
+	int64_t follow_prompt_id;  /* 0 = none */
+	char *headline, *summary, *url;
+	int64_t published_at, created_at, notified_at;
+	float *embedding;
+	size_t dim;
+};
+struct store_event_new {
+	const char *user;
+	int64_t follow_prompt_id;
+	const char *headline, *summary, *url;
+	int64_t published_at;
+	const float *embedding;
+	size_t dim;
+};
+/* Insert; KITH_EEXIST (with *id = the existing row) when the user already
+ * has an event with that url. */
+enum kith_status store_event_add(struct store *st, const struct store_event_new *e, int64_t *id,
+				 char **why) KITH_MUST_CHECK;
+enum kith_status store_event_link_entity(struct store *st, int64_t event_id, int64_t entity_id,
+					 char **why) KITH_MUST_CHECK;
+/* Events of `user` created at or after `since`, newest published first. */
+enum kith_status store_events_recent(struct store *st, const char *user, int64_t since,
+				     struct store_event **out, size_t *n,
+				     char **why) KITH_MUST_CHECK;
+enum kith_status store_event_mark_notified(struct store *st, int64_t id, int64_t at,
+					   char **why) KITH_MUST_CHECK;
+/* Entity ids linked to an event (caller frees *ids). */
+enum kith_status store_event_entities(struct store *st, int64_t event_id, int64_t **ids,
+				      size_t *n, char **why) KITH_MUST_CHECK;
+void store_events_free(struct store_event *rows, size_t n);
+
+/* User cron schedules (the cron text is parsed by sched/). */
+struct store_user_schedule {
+	int64_t id;
+	char *user, *cron, *timezone, *prompt, *description;
+	int64_t created_at, last_fired_at;
+};
+struct store_user_schedule_new {
+	const char *user, *cron, *timezone, *prompt, *description;  /* tz NULL = UTC */
+};
+enum kith_status store_user_schedule_add(struct store *st,
+					 const struct store_user_schedule_new *s, int64_t *id,
+					 char **why) KITH_MUST_CHECK;
+/* Schedules of `user` (NULL = all), oldest first. */
+enum kith_status store_user_schedules_list(struct store *st, const char *user,
+					   struct store_user_schedule **out, size_t *n,
+					   char **why) KITH_MUST_CHECK;
+enum kith_status store_user_schedule_fired(struct store *st, int64_t id, int64_t at,
+					   char **why) KITH_MUST_CHECK;
+enum kith_status store_user_schedule_delete(struct store *st, int64_t id,
+					    char **why) KITH_MUST_CHECK;
+void store_user_schedules_free(struct store_user_schedule *rows, size_t n);
+
+/* The user's profile (/profile): owned strings, NULL = unset. */
+struct store_user_profile {
+	char *name, *location, *timezone, *date_of_birth;  /* YYYY-MM-DD */
+	int64_t updated_at;
+};
+/* KITH_ENOTFOUND when the user has no profile. */
+enum kith_status store_user_profile_get(struct store *st, const char *user,
+					struct store_user_profile *out, char **why) KITH_MUST_CHECK;
+/* Insert or replace (strings borrowed). */
+enum kith_status store_user_profile_put(struct store *st, const char *user,
+					const struct store_user_profile *p,
+					char **why) KITH_MUST_CHECK;
+void store_user_profile_release(struct store_user_profile *p);
 
 #endif

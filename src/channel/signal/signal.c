@@ -496,6 +496,7 @@ static const struct channel_ops signal_ops = {
 	.react = signal_react,
 	.destroy = signal_destroy,
 	.self_id = signal_self,
+	.last_sent_id = signal_last_sent,
 };
 
 struct channel *signal_channel_new(const struct signal_config *cfg, char **why)
