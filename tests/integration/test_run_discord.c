@@ -198,8 +198,25 @@ static void test_dm_gets_a_reply_with_memory(void)
 			  "and which green tea goes with it?");
 		json_decref(req);
 	}
+	/* A Markdown table (Discord shows none) arrives as bullets. */
+	{
+		char *b;
+		json_t *tj;
+
+		fake_llm_push(llm, &(struct fake_reply){
+			.content = "| Tea | Caffeine |\n|---|---|\n| Sencha | medium |\n| Genmaicha | low |" });
+		dm("3000000000000000105", "Can you compare my teas in a table for me?");
+		at = wait_post((size_t)at + 1);
+		REQUIRE(at >= 0);
+		b = fake_discord_request_body(discord, (size_t)at);
+		tj = b ? json_loads(b, 0, NULL) : NULL;
+		CHECK_STR(kjson_str(tj, "content"),
+			  "- Tea: Sencha, Caffeine: medium\n- Tea: Genmaicha, Caffeine: low");
+		json_decref(tj);
+		free(b);
+	}
 	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM messages WHERE channel='discord' AND "
-				   "conversation='" DM_CHANNEL "' AND direction='outgoing'"), 4);
+				   "conversation='" DM_CHANNEL "' AND direction='outgoing'"), 5);
 	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM messages m JOIN messages p ON "
 				   "m.parent_id = p.id WHERE m.content LIKE 'and which green tea%' "
 				   "AND p.content = 'Genmaicha, noted!'"), 1);

@@ -11,6 +11,7 @@
  * the reason, so the runtime stops instead of idling without a network.
  * Sends, typing and reactions run REST on the caller's thread. */
 #include "channel/discord/discord_int.h"
+#include "channel/format.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/queue.h"
@@ -117,8 +118,12 @@ static enum kith_status discord_send(struct channel *ch, const char *conversatio
 				     const struct attachment *att, size_t natt, char **why)
 {
 	struct discord *d = ch->impl;
+	/* Discord renders Markdown but not tables: a table becomes bullets. */
+	char *fitted = fmt_tables_to_bullets(text ? text : "");
+	enum kith_status st = dc_rest_send(d->rest, conversation, fitted, reply_to, att, natt, why);
 
-	return dc_rest_send(d->rest, conversation, text, reply_to, att, natt, why);
+	free(fitted);
+	return st;
 }
 
 static enum kith_status discord_typing(struct channel *ch, const char *conversation, int on)
