@@ -19,6 +19,9 @@
 struct config;
 struct llm_client;
 struct memory;
+struct plugins;
+struct sched;
+struct sched_budget;
 struct store;
 struct tool_registry;
 
@@ -42,6 +45,11 @@ struct agent_deps {
 	 * answered from one web search run before the model is called
 	 * (tools/search.h; needs PERPLEXITY_API_KEY). */
 	bool always_search;
+	/* Background work (sched/scheduler.h) told about foreground turns and
+	 * commands; NULL = none.  Plugin agents (plugin/plugin.h); NULL = none. */
+	struct sched *sched;
+	struct sched_budget *budget;
+	struct plugins *plugins;
 };
 
 struct agent_turn_in {

@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/queue.h"
+#include "sched/scheduler.h"
 #include "store/store.h"
 
 #include <pthread.h>
@@ -145,15 +146,24 @@ static void handle_message(struct worker *w, struct inbound *ev)
 	char *why = NULL, *text = NULL, *images = NULL, *self = chan_self_id(ev->channel);
 	enum kith_status rc;
 	int64_t started;
+	bool foreground = false;
 
 	if (presence_ignores(deps, ev, self))
 		goto done;
 	if (cmd_is_command(ev->text)) {
-		struct cmd_ctx ctx = { .deps = deps, .st = w->st, .ev = ev };
+		struct cmd_ctx ctx = { .deps = deps, .st = w->st, .ev = ev, .plugins = deps->plugins };
 
 		cmd_dispatch(&ctx, ev->text, &text);
 		reply(ev, text);
+		if (deps->sched)   /* commands never cancel background work */
+			sched_note_command(deps->sched);
 		goto done;
+	}
+	/* A person wrote: background work stops now and waits until they are
+	 * idle again. */
+	if (deps->sched) {
+		sched_foreground_begin(deps->sched);
+		foreground = true;
 	}
 	presence_on_message(deps, w->st, ev, self, &w->d->cancel, &pt);
 	if (pt.verdict == PRESENCE_IGNORE)
@@ -190,6 +200,8 @@ static void handle_message(struct worker *w, struct inbound *ev)
 	}
 	agent_turn_out_release(&out);
 done:
+	if (foreground)
+		sched_foreground_end(deps->sched);
 	presence_turn_release(&pt);
 	free(images);
 	free(text);

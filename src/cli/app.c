@@ -11,6 +11,7 @@
 #include "llm/embed.h"
 #include "llm/llm.h"
 #include "memory/memory.h"
+#include "plugin/plugin.h"
 #include "store/store.h"
 #include "tools/search.h"
 
@@ -116,6 +117,22 @@ fail:
 	return 1;
 }
 
+/* Plugin agents in AGENTS_DIR (a missing directory just means none). */
+static int open_plugins(struct app *app)
+{
+	struct plugin_options po;
+	char *why = NULL;
+
+	plugin_options_from_config(app->cfg, &po);
+	if (plugins_open(&po, &app->plugins, &why) != KITH_OK) {
+		fprintf(stderr, "kith: plugin agents: %s\n", why ? why : "cannot start");
+		free(why);
+		return 1;
+	}
+	app->deps.plugins = app->plugins;
+	return 0;
+}
+
 static int build_agent(struct app *app)
 {
 	struct llm_config lc;
@@ -146,6 +163,8 @@ static int build_agent(struct app *app)
 	app->deps.always_search = search_available(app->cfg);
 	if (!app->deps.always_search)
 		log_info("search", "no PERPLEXITY_API_KEY: replies come without web search");
+	if (open_plugins(app))
+		return 1;
 	return open_memory(app);
 }
 
@@ -173,6 +192,7 @@ int app_init(struct app *app, unsigned needs)
 
 void app_release(struct app *app)
 {
+	plugins_free(app->plugins);
 	memory_close(app->memory);
 	embedder_free(app->embedder);
 	tools_free(app->tools);

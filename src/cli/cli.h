@@ -29,6 +29,7 @@ struct app {
 	struct tool_registry *tools;
 	struct embedder *embedder;   /* memory's embedder, NULL when memory is off */
 	struct memory *memory;
+	struct plugins *plugins;     /* plugin agents from AGENTS_DIR, NULL = none */
 	struct agent_deps deps;
 };
 
@@ -45,6 +46,12 @@ int cli_ask(int argc, char **argv);
 struct dispatcher;
 void cli_block_signals(sigset_t *signals);
 int cli_wait_for_end(struct dispatcher *d, const sigset_t *signals, int nchannels);
+
+/* background.c: the scheduler, its budget and jobs for `kith run`; sets
+ * app->deps.sched/budget.  Returns an exit code (0 = running). */
+struct background;
+int background_start(struct app *app, struct background **out);
+void background_stop(struct app *app, struct background *bg);
 
 int cli_run(int argc, char **argv);
 int cli_config(int argc, char **argv);

@@ -138,6 +138,7 @@ int cli_run(int argc, char **argv)
 	struct dispatcher *d = NULL;
 	struct channels cs = { 0 };
 	struct pinger *pinger = NULL;
+	struct background *bg = NULL;
 	sigset_t signals;
 	char *why = NULL;
 	int rc, by_signal, started = 0;
@@ -148,6 +149,9 @@ int cli_run(int argc, char **argv)
 	if ((rc = pick_channels(&app, &cs)))
 		goto out;
 	cli_block_signals(&signals);
+	/* Before the dispatcher: its workers read deps.sched. */
+	if ((rc = background_start(&app, &bg)))
+		goto out;
 	d = dispatcher_new(&app.deps, config_db_path(app.cfg), WORKERS);
 	if (dispatcher_start(d, &why) != KITH_OK)
 		goto fail;
@@ -175,6 +179,7 @@ stop:
 	log_info("kith", "stopped");
 out:
 	dispatcher_free(d);
+	background_stop(&app, bg);   /* after the workers: they call into it */
 	for (int i = 0; i < cs.n; i++)
 		chan_free(cs.ch[i]);
 	app_release(&app);

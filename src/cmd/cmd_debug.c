@@ -1,12 +1,15 @@
 /* cmd_debug.c — /debug: what shapes kith's answers right now, for the owner
  * who wonders why a reply came out the way it did: the models, whether
- * replies are grounded in a web search (and why not), and memory.  Never
+ * replies are grounded in a web search (and why not), memory, and the
+ * background jobs with today's proactive budget.  Never
  * prints a secret; only whether one is set. */
 #include "cmd/cmd.h"
 #include "agent/agent.h"
 #include "config/config.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "llm/llm.h"
+#include "sched/scheduler.h"
 #include "tools/search.h"
 
 enum kith_status cmd_debug(const struct cmd_ctx *ctx, const char *args, char **reply)
@@ -46,6 +49,17 @@ enum kith_status cmd_debug(const struct cmd_ctx *ctx, const char *args, char **r
 		buf_puts(&b, "\n");
 	buf_printf(&b, "- Steps per message: %d, recent messages in context: %d\n",
 		   d->max_steps > 0 ? d->max_steps : 5, d->recent_limit > 0 ? d->recent_limit : 20);
+	if (d->sched) {
+		char line[2048];
+
+		buf_puts(&b, "- Background work:\n");
+		if (sched_status(d->sched, line, sizeof(line)))
+			buf_printf(&b, "%s\n", line);
+		if (d->budget && sched_budget_status(d->budget, clock_now_ms(), line, sizeof(line)))
+			buf_printf(&b, "  budget: %s\n", line);
+	} else {
+		buf_puts(&b, "- Background work: not running in this process (it runs in `kith run`)\n");
+	}
 	*reply = buf_detach(&b);
 	(void)args;
 	return KITH_OK;

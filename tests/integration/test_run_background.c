@@ -1,0 +1,148 @@
+/* test_run_background.c — `kith run` does background work once people are
+ * idle: after a DM on the fake Discord, the scheduler's extraction job asks
+ * the utility model for entities and facts and stores them; /debug shows the
+ * job and the day's budget. */
+#include "support/test.h"
+#include "support/itest.h"
+#include "fakes/fake_discord.h"
+#include "fakes/fake_llm.h"
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "core/json.h"
+
+#include <signal.h>
+#include <string.h>
+
+#define TOKEN "kith-test-token"
+#define DM_CHANNEL "2100000000000000055"
+#define USER "4000000000000000055"
+#define WAIT_MS 20000
+
+static struct fake_llm *llm;
+static struct fake_discord *discord;
+
+static void dm(const char *id, const char *content)
+{
+	char *d = xasprintf("{\"id\":\"%s\",\"channel_id\":\"" DM_CHANNEL "\","
+			    "\"author\":{\"id\":\"" USER "\",\"username\":\"lin\"},"
+			    "\"content\":\"%s\",\"mentions\":[],\"attachments\":[]}", id, content);
+
+	fake_discord_dispatch(discord, "MESSAGE_CREATE", d);
+	free(d);
+}
+
+/* The content of the first POST to the DM channel at or after *from. */
+static char *next_post(size_t *from)
+{
+	int64_t end = clock_mono_ms() + WAIT_MS;
+
+	while (clock_mono_ms() < end) {
+		size_t n = fake_discord_request_count(discord);
+
+		for (size_t i = *from; i < n; i++) {
+			char *m = fake_discord_request_method(discord, i);
+			char *p = fake_discord_request_path(discord, i);
+			bool hit = m && p && strcmp(m, "POST") == 0 &&
+				   strstr(p, "/channels/" DM_CHANNEL "/messages");
+
+			free(m);
+			free(p);
+			if (hit) {
+				char *body = fake_discord_request_body(discord, i);
+				json_t *j = body ? json_loads(body, 0, NULL) : NULL;
+				char *content = xstrdup(kjson_str(j, "content"));
+
+				json_decref(j);
+				free(body);
+				*from = i + 1;
+				return content;
+			}
+		}
+		fake_discord_wait_requests(discord, n + 1, 100);
+	}
+	return NULL;
+}
+
+static void test_extraction_runs_when_idle(void)
+{
+	struct kith_env e;
+	struct proc *p;
+	struct proc_result r;
+	size_t seen = 0;
+	char *reply;
+	long long entities = 0;
+	int64_t end;
+
+	kith_env_init(&e, "run-background");
+	kith_env_set(&e, "OLLAMA_API_URL", fake_llm_url(llm));
+	kith_env_set(&e, "OLLAMA_FOREGROUND_MODEL", "test-model");
+	kith_env_set(&e, "OLLAMA_BACKGROUND_MODEL", "util-model");
+	kith_env_set(&e, "DISCORD_BOT_TOKEN", TOKEN);
+	kith_env_set(&e, "DISCORD_API_URL", fake_discord_api_url(discord));
+	kith_env_set(&e, "IDLE_SECONDS", "1");
+	kith_env_set(&e, "SCHEDULER_TICK_INTERVAL", "0.05");
+	kith_env_set(&e, "MAINTENANCE_INTERVAL_SECONDS", "1");
+	kith_env_set(&e, "EXTRACTION_ENTITY_SEMANTIC_THRESHOLD", "0.05");
+	p = kith_start(&e, "run", NULL);
+	REQUIRE(p);
+	REQUIRE(fake_discord_wait_op(discord, 2, fake_discord_op_count(discord, 2) + 1, WAIT_MS));
+
+	/* The reply first; the extraction's answer is next in the fake's queue. */
+	fake_llm_push(llm, &(struct fake_reply){ .content = "Congratulations on Biscuit!" });
+	fake_llm_push(llm, &(struct fake_reply){
+		.content = "{\"entities\":[{\"name\":\"Biscuit\",\"tagline\":\"lin's greyhound\","
+			   "\"sentiment\":\"positive\",\"facts\":[\"Biscuit is a greyhound that Lin "
+			   "adopted.\"]}]}" });
+	dm("3000000000000000301", "I just adopted a greyhound called Biscuit");
+	reply = next_post(&seen);
+	CHECK_STR(reply, "Congratulations on Biscuit!");
+	free(reply);
+
+	/* Once Lin has been quiet for IDLE_SECONDS the extraction runs. */
+	end = clock_mono_ms() + WAIT_MS;
+	while (clock_mono_ms() < end &&
+	       (entities = db_int(e.db_path, "SELECT count(*) FROM entities WHERE name LIKE "
+					      "'%biscuit%'")) < 1)
+		fake_llm_wait_requests(llm, fake_llm_request_count(llm) + 1, 100);
+	CHECK_EQ(entities, 1);
+	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM facts WHERE content LIKE '%greyhound%'"),
+		 1);
+	{
+		bool util = false;
+
+		for (size_t i = 0; i < fake_llm_request_count(llm); i++) {
+			json_t *req = fake_llm_request_json(llm, i);
+
+			util |= req && kjson_str(req, "model") &&
+				strcmp(kjson_str(req, "model"), "util-model") == 0;
+			json_decref(req);
+		}
+		CHECK(util);
+	}
+
+	/* /debug lists the job and the budget. */
+	dm("3000000000000000302", "/debug");
+	reply = next_post(&seen);
+	REQUIRE(reply);
+	CHECK_CONTAINS(reply, "extraction");
+	CHECK_CONTAINS(reply, "budget");
+	free(reply);
+
+	kill(proc_pid(p), SIGTERM);
+	REQUIRE(proc_wait(p, WAIT_MS, &r) == 0);
+	CHECK_EQ(r.exit_code, 0);
+	proc_result_release(&r);
+	kith_env_release(&e);
+}
+
+int main(void)
+{
+	llm = fake_llm_start(FAKE_LLM_OLLAMA);
+	discord = fake_discord_start(TOKEN);
+	if (!llm || !discord)
+		return 1;
+	RUN(test_extraction_runs_when_idle);
+	fake_discord_stop(discord);
+	fake_llm_stop(llm);
+	return test_summary();
+}
