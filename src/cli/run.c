@@ -15,7 +15,9 @@
 #include "channel/discord/discord.h"
 #include "channel/signal/signal.h"
 #include "config/config.h"
+#include "core/alloc.h"
 #include "core/log.h"
+#include "store/store.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -113,6 +115,38 @@ static struct channel *channel_by_name(const char *name, void *ud)
 	return NULL;
 }
 
+/* Penny's start-up announcement, kept to the owner: one line with the
+ * version and commit in the owner's last direct conversation on each
+ * network (where they last spoke to kith one to one).  Nobody else is
+ * messaged, and an unset APPROVAL_USER_ID means nobody. */
+static void announce_start(struct app *app, struct channels *cs)
+{
+	const char *owner = config_str(app->cfg, CFG_APPROVAL_USER_ID);
+	char *text;
+
+	if (!config_bool(app->cfg, CFG_STARTUP_ANNOUNCEMENT) || !owner)
+		return;
+	text = xasprintf("\xF0\x9F\x91\x8B I'm back: kith %s (%s).", KITH_VERSION, KITH_COMMIT);
+	for (int i = 0; i < cs->n; i++) {
+		struct store_presence_user u = { 0 };
+		const char *name = chan_name(cs->ch[i]);
+		char *why = NULL;
+
+		if (strcmp(name, "console") == 0 ||
+		    store_presence_user_get(app->st, name, owner, &u, &why) != KITH_OK) {
+			free(why);
+			continue;
+		}
+		if (u.last_conversation && u.last_direct &&
+		    chan_send(cs->ch[i], u.last_conversation, text, NULL, &why) != KITH_OK) {
+			log_warn("kith", "start-up announcement on %s: %s", name, why ? why : "?");
+			free(why);
+		}
+		store_presence_user_release(&u);
+	}
+	free(text);
+}
+
 /* A channel that stopped for good (Discord's fatal close codes) makes the
  * daemon exit non-zero with the reason. */
 static int channel_failures(struct channels *cs)
@@ -163,6 +197,7 @@ int cli_run(int argc, char **argv)
 	if (pinger_start(&app.deps, config_db_path(app.cfg), channel_by_name, &cs, 0, &pinger,
 			 &why) != KITH_OK)
 		goto fail;
+	announce_start(&app, &cs);
 	by_signal = cli_wait_for_end(d, &signals, cs.n);
 	rc = channel_failures(&cs);
 	goto stop;

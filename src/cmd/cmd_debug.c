@@ -18,7 +18,7 @@ enum kith_status cmd_debug(const struct cmd_ctx *ctx, const char *args, char **r
 	const struct config *cfg = d->cfg;
 	struct buf b = BUF_INIT(0);
 
-	buf_puts(&b, "Debug\n");
+	buf_printf(&b, "Debug — kith %s (commit %s)\n", KITH_VERSION, KITH_COMMIT);
 	if (d->llm) {
 		const struct llm_config *lc = llm_client_config(d->llm);
 

@@ -155,6 +155,44 @@ static void test_discord_and_signal_side_by_side(void)
 	fake_signal_stop(sig);
 }
 
+/* After a restart the owner hears that kith is back, once, in the direct
+ * conversation they last used; with no owner configured nobody does. */
+static void test_startup_announcement_to_the_owner(void)
+{
+	struct fake_signal *sig = fake_signal_start(ME, FAKE_SIGNAL_JSON_RPC);
+	struct kith_env e;
+	struct proc *p;
+	long i;
+	size_t after;
+	json_t *b;
+
+	REQUIRE(sig);
+	env_for(&e, "run-signal-announce", sig, "signal");
+	kith_env_set(&e, "APPROVAL_USER_ID", ALICE);
+	p = start_kith(&e);
+	REQUIRE(p);
+	REQUIRE(fake_signal_wait_ws_connections(sig, 1, WAIT_MS));
+	CHECK_EQ(fake_signal_count_ok(sig, "POST", "/v2/send"), 0);   /* never talked yet */
+	fake_llm_push(llm, &(struct fake_reply){ .content = "Hi Ada." });
+	push_text(sig, 1700000008000LL, "hello there, kith");
+	check_reply(sig, 1700000008000LL, "Hi Ada.");
+	stop_kith(p);
+	after = fake_signal_request_count(sig);
+
+	p = start_kith(&e);
+	REQUIRE(p);
+	i = fake_signal_wait_for(sig, "POST", "/v2/send", after, WAIT_MS);
+	REQUIRE(i >= 0);
+	b = fake_signal_request_json(sig, (size_t)i);
+	CHECK_STR(json_string_value(json_array_get(kjson_arr(b, "recipients"), 0)), ALICE);
+	CHECK_CONTAINS(kjson_str(b, "message"), "I'm back: kith ");
+	json_decref(b);
+	stop_kith(p);
+	CHECK_EQ(fake_signal_count_ok(sig, "POST", "/v2/send"), 2);
+	kith_env_release(&e);
+	fake_signal_stop(sig);
+}
+
 int main(void)
 {
 	llm = fake_llm_start(FAKE_LLM_OLLAMA);
@@ -163,6 +201,7 @@ int main(void)
 	RUN(test_message_gets_a_reply_over_the_websocket);
 	RUN(test_polling_when_the_api_runs_normal_mode);
 	RUN(test_discord_and_signal_side_by_side);
+	RUN(test_startup_announcement_to_the_owner);
 	fake_llm_stop(llm);
 	return test_summary();
 }
