@@ -7,6 +7,7 @@
  * parser, and the result drives the bucket table, whose answers must stay
  * sane (no negative waits) whatever the headers claimed. */
 #include "channel/discord/discord_int.h"
+#include "channel/format.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -71,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t k = dc_chunk(s, 64, &pieces);
 
 		for (size_t i = 0; i < k; i++) {
-			if (dc_utf8_len(pieces[i], strlen(pieces[i])) > 64)
+			if (fmt_utf8_len(pieces[i], strlen(pieces[i])) > 64)
 				__builtin_trap();
 			free(pieces[i]);
 		}

@@ -50,6 +50,10 @@ struct agent_deps {
 	struct sched *sched;
 	struct sched_budget *budget;
 	struct plugins *plugins;
+	/* Called when a person writes (not for commands): proactive work backs
+	 * off (notification and enrichment backoff start over).  NULL = none. */
+	void (*on_person_wrote)(void *ud, const char *user, int64_t at);
+	void *on_person_wrote_ud;
 };
 
 struct agent_turn_in {

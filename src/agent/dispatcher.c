@@ -165,6 +165,8 @@ static void handle_message(struct worker *w, struct inbound *ev)
 		sched_foreground_begin(deps->sched);
 		foreground = true;
 	}
+	if (deps->on_person_wrote)
+		deps->on_person_wrote(deps->on_person_wrote_ud, ev->author_id, clock_now_ms());
 	presence_on_message(deps, w->st, ev, self, &w->d->cancel, &pt);
 	if (pt.verdict == PRESENCE_IGNORE)
 		goto done;

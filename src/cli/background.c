@@ -1,11 +1,13 @@
 /* background.c — the daemon's background work: the scheduler with its daily
- * proactive budget, and the jobs that run on it (today: the knowledge
- * extraction), each with the scheduler thread's own database connection.
+ * proactive budget, and the jobs that run on it in the seed's priority order
+ * — notifications, knowledge extraction, followed news, enrichment — all on
+ * the scheduler thread's own database connection.
  *
  * The dispatcher tells the scheduler when a conversation turn starts and
  * ends (agent_deps.sched), so a person's message cancels background work at
  * once and background work waits IDLE_SECONDS after the last message. */
 #include "cli/cli.h"
+#include "channel/channel.h"
 #include "config/config.h"
 #include "core/alloc.h"
 #include "core/log.h"
@@ -13,6 +15,7 @@
 #include "knowledge/knowledge.h"
 #include "sched/scheduler.h"
 #include "store/store.h"
+#include "tools/search.h"
 
 #include <string.h>
 
@@ -21,8 +24,64 @@ struct background {
 	struct sched_budget *budget;
 	struct tz *tz;
 	struct store *st;
+	struct search_opts search;
 	struct knowledge_extractor *kx;
+	struct knowledge_notifier *kn;
+	struct knowledge_enricher *ke;
+	struct event_agent *ea;
+	bg_channel_fn channel;          /* the running channel called NAME */
+	void *channel_ud;
 };
+
+/* Networks a proactive message may go out on, in order of preference. */
+static const char *const proactive_networks[] = { "signal", "discord", NULL };
+
+/* Deliver a notification to `user` in the direct conversation they last
+ * used with kith (presence keeps it); nowhere else. */
+static int send_proactive(const char *user, const char *text, const struct search_image *image,
+			  void *ud)
+{
+	struct background *bg = ud;
+
+	for (int i = 0; proactive_networks[i]; i++) {
+		struct channel *ch = bg->channel(proactive_networks[i], bg->channel_ud);
+		struct store_presence_user u = { 0 };
+		struct attachment att = { 0 };
+		char *why = NULL;
+		enum kith_status rc;
+
+		if (!ch || store_presence_user_get(bg->st, proactive_networks[i], user, &u, NULL))
+			continue;
+		if (!u.last_conversation || !u.last_direct) {
+			store_presence_user_release(&u);
+			continue;
+		}
+		if (image && image->data) {
+			att.content_type = image->mime;
+			att.filename = (char *)"picture";
+			att.data = image->data;
+			att.len = image->len;
+		}
+		rc = chan_send_with(ch, u.last_conversation, text, NULL, image && image->data ? &att : NULL,
+				    image && image->data ? 1 : 0, &why);
+		if (rc)
+			log_warn("notify", "could not send on %s: %s", proactive_networks[i], why);
+		free(why);
+		store_presence_user_release(&u);
+		return rc ? 1 : 0;
+	}
+	return 1;
+}
+
+static void person_wrote(void *ud, const char *user, int64_t at)
+{
+	struct background *bg = ud;
+
+	if (bg->kn && user)
+		knowledge_notify_user_active(bg->kn, user, at);
+	if (bg->ke)
+		knowledge_enrich_user_active(bg->ke, at);
+}
 
 static int budget_from_config(const struct config *cfg, struct background *bg)
 {
@@ -50,15 +109,21 @@ static int budget_from_config(const struct config *cfg, struct background *bg)
 	return 0;
 }
 
-int background_start(struct app *app, struct background **out)
+int background_start(struct app *app, bg_channel_fn channel, void *channel_ud,
+		     struct background **out)
 {
 	struct background *bg = xcalloc(1, sizeof(*bg));
 	struct sched_config sc = { 0 };
 	struct knowledge_deps kd = { 0 };
+	struct knowledge_notify_deps nd = { 0 };
+	struct knowledge_enrich_deps ed = { 0 };
+	struct event_deps ev = { 0 };
 	char *why = NULL;
 	int rc;
 
 	*out = NULL;
+	bg->channel = channel;
+	bg->channel_ud = channel_ud;
 	if ((rc = budget_from_config(app->cfg, bg)))
 		goto fail;
 	rc = 1;
@@ -80,10 +145,52 @@ int background_start(struct app *app, struct background **out)
 		.interval_s = config_float(app->cfg, CFG_MAINTENANCE_INTERVAL_SECONDS),
 		.needs = SCHED_SPEND_LLM, .due = knowledge_extract_due,
 		.run = knowledge_extract_run, .ctx = bg->kx });
+
+	nd.st = bg->st;
+	nd.llm = app->llm;
+	nd.budget = bg->budget;
+	nd.params = kd.params;
+	knowledge_notify_params_from_config(&nd.np, app->cfg);
+	nd.send = send_proactive;
+	nd.ud = bg;
+	bg->kn = knowledge_notifier_new(&nd);
+	sched_add(bg->sched, &(struct sched_job_def){
+		.name = "notifications", .priority = SCHED_PRIO_NOTIFY, .kind = SCHED_PERIODIC,
+		.interval_s = config_float(app->cfg, CFG_MAINTENANCE_INTERVAL_SECONDS),
+		.needs = SCHED_SPEND_LLM | SCHED_SPEND_MESSAGE, .due = knowledge_notify_due,
+		.run = knowledge_notify_run, .ctx = bg->kn });
+
+	ev.st = bg->st;
+	ev.emb = app->embedder;
+	ev.news_url = config_str(app->cfg, CFG_NEWS_API_URL);
+	ev.news_key = config_str(app->cfg, CFG_NEWS_API_KEY);
+	event_params_from_config(&ev.params, app->cfg);
+	bg->ea = event_agent_new(&ev);
+	sched_add(bg->sched, &(struct sched_job_def){
+		.name = "events", .priority = SCHED_PRIO_EVENTS, .kind = SCHED_PERIODIC,
+		.interval_s = config_float(app->cfg, CFG_MAINTENANCE_INTERVAL_SECONDS),
+		.due = event_agent_due, .run = event_agent_run, .ctx = bg->ea });
+
+	search_opts_from_config(&bg->search, app->cfg);
+	bg->search.timezone = config_str(app->cfg, CFG_SEL_TIMEZONE);
+	ed.st = bg->st;
+	ed.search = &bg->search;
+	ed.budget = bg->budget;
+	ed.params = kd.params;
+	ed.np = nd.np;
+	bg->ke = knowledge_enricher_new(&ed);
+	sched_add(bg->sched, &(struct sched_job_def){
+		.name = "enrichment", .priority = SCHED_PRIO_ENRICH, .kind = SCHED_PERIODIC,
+		.interval_s = config_float(app->cfg, CFG_MAINTENANCE_INTERVAL_SECONDS),
+		.needs = SCHED_SPEND_LLM, .due = knowledge_enrich_due,
+		.run = knowledge_enrich_run, .ctx = bg->ke });
+
 	if (sched_start(bg->sched, &why) != KITH_OK)
 		goto fail;
 	app->deps.sched = bg->sched;
 	app->deps.budget = bg->budget;
+	app->deps.on_person_wrote = person_wrote;
+	app->deps.on_person_wrote_ud = bg;
 	*out = bg;
 	return 0;
 fail:
@@ -102,10 +209,15 @@ void background_stop(struct app *app, struct background *bg)
 	if (app->deps.sched == bg->sched) {
 		app->deps.sched = NULL;
 		app->deps.budget = NULL;
+		app->deps.on_person_wrote = NULL;
+		app->deps.on_person_wrote_ud = NULL;
 	}
 	if (bg->sched)
 		sched_stop(bg->sched);
 	knowledge_extractor_free(bg->kx);
+	knowledge_notifier_free(bg->kn);
+	knowledge_enricher_free(bg->ke);
+	event_agent_free(bg->ea);
 	sched_free(bg->sched);
 	sched_budget_free(bg->budget);
 	store_close(bg->st);

@@ -50,7 +50,10 @@ int cli_wait_for_end(struct dispatcher *d, const sigset_t *signals, int nchannel
 /* background.c: the scheduler, its budget and jobs for `kith run`; sets
  * app->deps.sched/budget.  Returns an exit code (0 = running). */
 struct background;
-int background_start(struct app *app, struct background **out);
+struct channel;
+typedef struct channel *(*bg_channel_fn)(const char *name, void *ud);
+int background_start(struct app *app, bg_channel_fn channel, void *channel_ud,
+		     struct background **out);
 void background_stop(struct app *app, struct background *bg);
 
 int cli_run(int argc, char **argv);

@@ -184,7 +184,7 @@ int cli_run(int argc, char **argv)
 		goto out;
 	cli_block_signals(&signals);
 	/* Before the dispatcher: its workers read deps.sched. */
-	if ((rc = background_start(&app, &bg)))
+	if ((rc = background_start(&app, channel_by_name, &cs, &bg)))
 		goto out;
 	d = dispatcher_new(&app.deps, config_db_path(app.cfg), WORKERS);
 	if (dispatcher_start(d, &why) != KITH_OK)

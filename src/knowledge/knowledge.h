@@ -89,6 +89,97 @@ enum kith_status knowledge_note_reaction(struct knowledge_extractor *kx, const c
 					 int64_t message_id, bool positive, bool proactive,
 					 size_t *n, char **why) KITH_MUST_CHECK;
 
+/* ---- proactive agents: notifications (notify.c) --------------------------- */
+
+struct search_image;
+struct search_opts;
+
+/* Tunables; setting names (docs/config.md) in brackets. */
+struct knowledge_notify_params {
+	int64_t backoff_initial_ms;   /* [NOTIFICATION_INITIAL_BACKOFF] 300 s */
+	double backoff_factor;        /* [NOTIFICATION_BACKOFF_FACTOR] 2 */
+	int64_t backoff_max_ms;       /* [NOTIFICATION_MAX_BACKOFF] 3600 s */
+	size_t max_facts;             /* [NOTIFICATION_MAX_FACTS] 5 facts per message */
+	size_t max_events;            /* events per digest: 5 */
+	int64_t enrich_interval_ms;   /* [ENRICHMENT_INTERVAL] 900 s, first backoff */
+	int64_t enrich_max_ms;        /* [ENRICHMENT_MAX_BACKOFF] 86400 s */
+	int64_t enrich_cooldown_ms;   /* [ENRICHMENT_ENTITY_COOLDOWN] 7 days per entity */
+	size_t briefing_facts;        /* [LEARN_ENRICHMENT_FACT_THRESHOLD] 5 */
+};
+void knowledge_notify_params_default(struct knowledge_notify_params *p);
+void knowledge_notify_params_from_config(struct knowledge_notify_params *p,
+					 const struct config *cfg);
+
+/* Delivery: 0 when sent.  image may be NULL.  Called from the job thread. */
+typedef int (*knowledge_send_fn)(const char *user, const char *text,
+				 const struct search_image *image, void *ud);
+/* Optional picture for a message about `query`: fill *out (zeroed on
+ * entry) and return 0, or non-zero for none. */
+typedef int (*knowledge_image_fn)(const char *query, struct search_image *out, void *ud);
+
+struct knowledge_notify_deps {
+	struct store *st;              /* used only from the job's thread */
+	struct llm_client *llm;        /* the main role writes the messages */
+	struct sched_budget *budget;   /* optional: SCHED_SPEND_LLM and _MESSAGE */
+	struct knowledge_params params;       /* .heat is used */
+	struct knowledge_notify_params np;
+	knowledge_send_fn send;
+	knowledge_image_fn image;      /* NULL: messages go without pictures */
+	void *ud;                      /* for send and image */
+	int64_t (*now_ms)(void *ctx);  /* NULL: clock_now_ms */
+	void *now_ctx;
+};
+
+struct knowledge_notifier;
+
+/* Copies deps (pointers stay borrowed); free with knowledge_notifier_free. */
+struct knowledge_notifier *knowledge_notifier_new(const struct knowledge_notify_deps *deps);
+void knowledge_notifier_free(struct knowledge_notifier *kn);
+
+/* The scheduler's callbacks; ctx is the struct knowledge_notifier *.
+ * due: counting queries and in-memory backoff only, never the model.
+ * run: at most one message: a finished /learn topic (not held back by
+ * backoff), else — once the user's backoff has passed — an event digest,
+ * else the hottest eligible entity's untold facts. */
+bool knowledge_notify_due(void *ctx, int64_t now_ms);
+enum sched_outcome knowledge_notify_run(void *ctx, const struct cancel *cancel);
+
+/* The user wrote to us at `at` (epoch ms): their backoff starts over (the
+ * next message may come one initial backoff after `at`), and the last
+ * notification counts as answered.  Thread-safe. */
+void knowledge_notify_user_active(struct knowledge_notifier *kn, const char *user, int64_t at);
+
+/* ---- proactive agents: enrichment (enrich.c) ------------------------------ */
+
+struct knowledge_enrich_deps {
+	struct store *st;
+	const struct search_opts *search;  /* NULL or no Perplexity key: never due */
+	struct sched_budget *budget;       /* optional: due needs SCHED_SPEND_LLM allowed */
+	struct knowledge_params params;    /* .heat.enrich_min_heat */
+	struct knowledge_notify_params np;
+	int64_t (*now_ms)(void *ctx);
+	void *now_ctx;
+};
+
+struct knowledge_enricher;
+
+struct knowledge_enricher *knowledge_enricher_new(const struct knowledge_enrich_deps *deps);
+void knowledge_enricher_free(struct knowledge_enricher *ke);
+
+/* due: backoff, budget, and one candidate query; run: one search about the
+ * entity with the highest heat ÷ max(facts, 1), trigger penny_enrichment
+ * (the extraction then reads it in known-only mode).  SCHED_NO_WORK when
+ * there is no candidate. */
+bool knowledge_enrich_due(void *ctx, int64_t now_ms);
+enum sched_outcome knowledge_enrich_run(void *ctx, const struct cancel *cancel);
+/* Any user wrote: the enrichment backoff starts over at `at`.  Thread-safe. */
+void knowledge_enrich_user_active(struct knowledge_enricher *ke, int64_t at);
+/* The query the enricher would send for an entity (pure; caller frees):
+ * no facts → "name (tagline)"; fewer than briefing_facts → "Tell me more
+ * about … I already know: …"; else "… latest news updates YEAR". */
+char *knowledge_enrich_query(const char *name, const char *tagline, const char *const *facts,
+			     size_t nfacts, size_t briefing_facts, int year);
+
 /* ---- the model's reply ---------------------------------------------------- */
 
 enum knowledge_sentiment { KX_NEUTRAL = 0, KX_POSITIVE, KX_NEGATIVE };
@@ -151,5 +242,80 @@ char *knowledge_name_key(const char *name);
 /* Normalised fact text for string dedup; caller frees. */
 char *knowledge_fact_norm(const char *fact);
 double knowledge_cosine(const float *a, const float *b, size_t n);
+
+/* ---- events: followed news (knowledge/events.c) --------------------------- */
+
+/* The EventAgent: for the follow prompt polled least recently whose poll
+ * interval has passed, one NewsAPI search; new articles are deduplicated
+ * in three layers against the user's events of the last window (same URL,
+ * same normalised headline, headline embedding cosine >= dedup_cosine),
+ * stored, and linked to the user's entities named in them (or close to
+ * them by embedding).  The events, their links and the prompt's "polled"
+ * mark are written in one transaction, after the last cancellable step:
+ * a cancel leaves nothing behind and the poll is simply redone. */
+
+struct event_params {
+	double poll_interval_s;  /* [EVENT_POLL_INTERVAL_SECONDS] 600 */
+	int window_days;         /* [EVENT_DEDUP_WINDOW_DAYS] 7 */
+	double dedup_cosine;     /* [EVENT_DEDUP_SIMILARITY_THRESHOLD] 0.90 */
+	double link_cosine;      /* [EVENT_ENTITY_LINK_THRESHOLD] 0.60 */
+	size_t max_per_poll;     /* [EVENT_MAX_PER_POLL] 5 */
+	int page_size;           /* articles asked of NewsAPI: 20 */
+};
+
+void event_params_default(struct event_params *p);
+void event_params_from_config(struct event_params *p, const struct config *cfg);
+
+struct event_deps {
+	struct store *st;               /* used only from the job's thread */
+	struct embedder *emb;           /* NULL: URL and headline dedup only, name links only */
+	const char *news_url;           /* NEWS_API_URL (borrowed) */
+	const char *news_key;           /* NEWS_API_KEY (borrowed); NULL = never due */
+	long news_timeout_ms;           /* 0 = 30 s */
+	int news_attempts;              /* 0 = 2 */
+	struct event_params params;
+	int64_t (*now_ms)(void *ctx);   /* NULL: clock_now_ms */
+	void *now_ctx;
+};
+
+struct event_agent;
+
+/* Copies deps (pointers stay borrowed).  Free with event_agent_free. */
+struct event_agent *event_agent_new(const struct event_deps *deps);
+void event_agent_free(struct event_agent *ea);
+
+/* The scheduler's callbacks; ctx is the struct event_agent *.  due: one
+ * COUNT query, no network, no model.  run: one poll of one prompt;
+ * SCHED_NO_WORK when no prompt is due, SCHED_DID_WORK after a poll (new
+ * events or not), SCHED_FAILED when NewsAPI or the store failed (the
+ * prompt is still marked polled on a NewsAPI error, so a bad key or an
+ * exhausted allowance costs one request per interval, not one per tick). */
+bool event_agent_due(void *ctx, int64_t now_ms);
+enum sched_outcome event_agent_run(void *ctx, const struct cancel *cancel);
+
+/* What the last run did (tests, /debug). */
+struct event_run_stats {
+	int64_t prompt_id;      /* 0 = none polled */
+	size_t articles;        /* usable articles in NewsAPI's answer */
+	size_t dup_url, dup_headline, dup_embedding;
+	size_t created, links;
+};
+void event_agent_last_run(const struct event_agent *ea, struct event_run_stats *out);
+
+/* Normalised headline for dedup layer 2: ASCII lower-cased, everything
+ * but letters, digits and non-ASCII bytes dropped, whitespace collapsed,
+ * trimmed.  Caller frees. */
+char *event_headline_norm(const char *headline);
+/* A follow prompt's query_terms (a JSON array of strings) as a
+ * NULL-terminated list (caller frees with event_terms_free); NULL when the
+ * text is not such an array or holds no non-empty string.  At most
+ * EVENT_MAX_TERMS terms, each at most EVENT_TERM_MAX bytes. */
+#define EVENT_MAX_TERMS 8
+#define EVENT_TERM_MAX 200
+char **event_parse_terms(const char *json, size_t n);
+void event_terms_free(char **terms);
+/* Does `name` (an entity name) occur in `text` as whole words,
+ * ignoring ASCII case? */
+bool event_names_entity(const char *text, const char *name);
 
 #endif

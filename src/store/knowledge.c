@@ -2,9 +2,10 @@
  * engagements, and the extraction's queue (knowledge/ owns the meaning).
  *
  * Embeddings are float32 vectors kept as little-endian BLOBs with no
- * header (the reference's format), so the dimension is bytes / 4.  The
- * extraction's progress over messages lives in knowledge_extracted rather
- * than a column on messages, and every unit of extraction runs inside
+ * header (the reference's format; store_bind_vec/store_column_vec in
+ * store.c), so the dimension is bytes / 4.  The extraction's progress
+ * over messages lives in knowledge_extracted rather than a column on
+ * messages, and every unit of extraction runs inside
  * store_knowledge_begin/end so its rows and its progress mark commit
  * together: a crash or a cancel never leaves half a unit behind. */
 #include "store/store_int.h"
@@ -16,55 +17,6 @@
 #include <string.h>
 
 /* ---- helpers -------------------------------------------------------------- */
-
-static void bind_vec(sqlite3_stmt *s, int i, const float *v, size_t dim)
-{
-	unsigned char *b;
-
-	if (!v || !dim) {
-		sqlite3_bind_null(s, i);
-		return;
-	}
-	b = xmalloc(dim * 4);
-	for (size_t k = 0; k < dim; k++) {
-		uint32_t u;
-
-		memcpy(&u, &v[k], 4);
-		b[4 * k] = (unsigned char)u;
-		b[4 * k + 1] = (unsigned char)(u >> 8);
-		b[4 * k + 2] = (unsigned char)(u >> 16);
-		b[4 * k + 3] = (unsigned char)(u >> 24);
-	}
-	sqlite3_bind_blob(s, i, b, (int)(dim * 4), free);
-}
-
-static float *column_vec(sqlite3_stmt *s, int i, size_t *dim)
-{
-	const unsigned char *b = sqlite3_column_blob(s, i);
-	size_t n = (size_t)sqlite3_column_bytes(s, i) / 4;
-	float *v;
-
-	*dim = 0;
-	if (!b || !n)
-		return NULL;
-	v = xmalloc(n * sizeof(*v));
-	for (size_t k = 0; k < n; k++) {
-		uint32_t u = (uint32_t)b[4 * k] | (uint32_t)b[4 * k + 1] << 8 |
-			     (uint32_t)b[4 * k + 2] << 16 | (uint32_t)b[4 * k + 3] << 24;
-
-		memcpy(&v[k], &u, 4);
-	}
-	*dim = n;
-	return v;
-}
-
-static void bind_id(sqlite3_stmt *s, int i, int64_t v)
-{
-	if (v)
-		sqlite3_bind_int64(s, i, v);
-	else
-		sqlite3_bind_null(s, i);
-}
 
 /* Lower-case ASCII, trim, collapse inner whitespace (UTF-8 bytes kept). */
 static char *norm_name(const char *name)
@@ -113,7 +65,7 @@ static void entity_row(sqlite3_stmt *s, struct store_entity *e)
 	e->user = store_column_dup(s, 1);
 	e->name = store_column_dup(s, 2);
 	e->tagline = store_column_dup(s, 3);
-	e->embedding = column_vec(s, 4, &e->dim);
+	e->embedding = store_column_vec(s, 4, &e->dim);
 	e->heat = sqlite3_column_double(s, 5);
 	e->heat_cooldown = sqlite3_column_int(s, 6);
 	e->vetoed = sqlite3_column_int(s, 7) != 0;
@@ -166,7 +118,7 @@ enum kith_status store_entity_add(struct store *st, const struct store_entity_ne
 	store_bind_text(s, 1, e->user);
 	store_bind_text(s, 2, name);
 	store_bind_text(s, 3, e->tagline && *e->tagline ? e->tagline : NULL);
-	bind_vec(s, 4, e->embedding, e->dim);
+	store_bind_vec(s, 4, e->embedding, e->dim);
 	sqlite3_bind_double(s, 5, e->heat >= 0 ? e->heat : 0);
 	sqlite3_bind_int64(s, 6, now);
 	sqlite3_bind_int64(s, 7, now);
@@ -248,19 +200,16 @@ static enum kith_status entity_rows(struct store *st, sqlite3_stmt *s, struct st
 {
 	size_t cap = 0;
 	enum kith_status rc = KITH_OK;
-	int r;
 
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+	while (store_next_row(st, s, &rc, why, "reading entities")) {
 		*out = xgrow(*out, &cap, *n + 1, sizeof(**out));
 		entity_row(s, &(*out)[(*n)++]);
 	}
-	if (r != SQLITE_DONE) {
-		rc = store_fail(st, why, "reading entities");
+	if (rc) {
 		store_entities_free(*out, *n);
 		*out = NULL;
 		*n = 0;
 	}
-	sqlite3_finalize(s);
 	return rc;
 }
 
@@ -335,7 +284,7 @@ enum kith_status store_entity_set_embedding(struct store *st, int64_t id, const 
 	if (sqlite3_prepare_v2(st->db, "UPDATE entities SET embedding = ? WHERE id = ?", -1, &s,
 			       NULL) != SQLITE_OK)
 		return store_fail(st, why, "saving an entity embedding");
-	bind_vec(s, 1, vec, dim);
+	store_bind_vec(s, 1, vec, dim);
 	sqlite3_bind_int64(s, 2, id);
 	return store_step_done(st, s, why, "saving an entity embedding");
 }
@@ -366,9 +315,8 @@ static enum kith_status fact_rows(struct store *st, sqlite3_stmt *s, struct stor
 {
 	size_t cap = 0;
 	enum kith_status rc = KITH_OK;
-	int r;
 
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+	while (store_next_row(st, s, &rc, why, "reading facts")) {
 		struct store_fact *f;
 
 		*out = xgrow(*out, &cap, *n + 1, sizeof(**out));
@@ -377,7 +325,7 @@ static enum kith_status fact_rows(struct store *st, sqlite3_stmt *s, struct stor
 		f->id = sqlite3_column_int64(s, 0);
 		f->entity_id = sqlite3_column_int64(s, 1);
 		f->content = store_column_dup(s, 2);
-		f->embedding = column_vec(s, 3, &f->dim);
+		f->embedding = store_column_vec(s, 3, &f->dim);
 		f->source_search_log_id = sqlite3_column_int64(s, 4);
 		f->source_message_id = sqlite3_column_int64(s, 5);
 		f->learned_at = sqlite3_column_int64(s, 6);
@@ -385,13 +333,11 @@ static enum kith_status fact_rows(struct store *st, sqlite3_stmt *s, struct stor
 		if (!f->content)
 			f->content = xstrdup("");
 	}
-	if (r != SQLITE_DONE) {
-		rc = store_fail(st, why, "reading facts");
+	if (rc) {
 		store_facts_free(*out, *n);
 		*out = NULL;
 		*n = 0;
 	}
-	sqlite3_finalize(s);
 	return rc;
 }
 
@@ -411,11 +357,11 @@ enum kith_status store_fact_add(struct store *st, const struct store_fact_new *f
 		return store_fail(st, why, "adding a fact");
 	sqlite3_bind_int64(s, 1, f->entity_id);
 	store_bind_text(s, 2, f->content);
-	bind_vec(s, 3, f->embedding, f->dim);
-	bind_id(s, 4, f->source_search_log_id);
-	bind_id(s, 5, f->source_message_id);
+	store_bind_vec(s, 3, f->embedding, f->dim);
+	store_bind_id(s, 4, f->source_search_log_id);
+	store_bind_id(s, 5, f->source_message_id);
 	sqlite3_bind_int64(s, 6, now);
-	bind_id(s, 7, f->notified_at);
+	store_bind_id(s, 7, f->notified_at);
 	if (sqlite3_step(s) != SQLITE_DONE) {
 		rc = store_fail(st, why, "adding a fact");
 		sqlite3_finalize(s);
@@ -486,7 +432,7 @@ enum kith_status store_fact_set_embedding(struct store *st, int64_t id, const fl
 	if (sqlite3_prepare_v2(st->db, "UPDATE facts SET embedding = ? WHERE id = ?", -1, &s,
 			       NULL) != SQLITE_OK)
 		return store_fail(st, why, "saving a fact embedding");
-	bind_vec(s, 1, vec, dim);
+	store_bind_vec(s, 1, vec, dim);
 	sqlite3_bind_int64(s, 2, id);
 	return store_step_done(st, s, why, "saving a fact embedding");
 }
@@ -538,26 +484,20 @@ enum kith_status store_engagement_add(struct store *st, const struct store_engag
 		"INSERT INTO engagements(user, entity_id, type, valence, strength, source,"
 		" source_message_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
 	sqlite3_stmt *s = NULL;
-	enum kith_status rc = KITH_OK;
 
 	if (!e->user || !e->type || !e->valence)
 		return kith_why(why, KITH_EINVAL, "an engagement needs a user, type and valence");
 	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
 		return store_fail(st, why, "adding an engagement");
 	store_bind_text(s, 1, e->user);
-	bind_id(s, 2, e->entity_id);
+	store_bind_id(s, 2, e->entity_id);
 	store_bind_text(s, 3, e->type);
 	store_bind_text(s, 4, e->valence);
 	sqlite3_bind_double(s, 5, e->strength < 0 ? 0 : e->strength > 1 ? 1 : e->strength);
 	store_bind_text(s, 6, e->source);
-	bind_id(s, 7, e->source_message_id);
+	store_bind_id(s, 7, e->source_message_id);
 	sqlite3_bind_int64(s, 8, e->created_at ? e->created_at : clock_now_ms());
-	if (sqlite3_step(s) != SQLITE_DONE)
-		rc = store_fail(st, why, "adding an engagement");
-	else if (id)
-		*id = sqlite3_last_insert_rowid(st->db);
-	sqlite3_finalize(s);
-	return rc;
+	return store_step_insert(st, s, id, why, "adding an engagement");
 }
 
 enum kith_status store_engagements_for_entity(struct store *st, int64_t entity_id,
@@ -567,7 +507,6 @@ enum kith_status store_engagements_for_entity(struct store *st, int64_t entity_i
 	sqlite3_stmt *s = NULL;
 	size_t cap = 0;
 	enum kith_status rc = KITH_OK;
-	int r;
 
 	*out = NULL;
 	*n = 0;
@@ -577,7 +516,7 @@ enum kith_status store_engagements_for_entity(struct store *st, int64_t entity_i
 			       NULL) != SQLITE_OK)
 		return store_fail(st, why, "reading engagements");
 	sqlite3_bind_int64(s, 1, entity_id);
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+	while (store_next_row(st, s, &rc, why, "reading engagements")) {
 		struct store_engagement *g;
 
 		*out = xgrow(*out, &cap, *n + 1, sizeof(**out));
@@ -592,13 +531,11 @@ enum kith_status store_engagements_for_entity(struct store *st, int64_t entity_i
 		g->source_message_id = sqlite3_column_int64(s, 7);
 		g->created_at = sqlite3_column_int64(s, 8);
 	}
-	if (r != SQLITE_DONE) {
-		rc = store_fail(st, why, "reading engagements");
+	if (rc) {
 		store_engagements_free(*out, *n);
 		*out = NULL;
 		*n = 0;
 	}
-	sqlite3_finalize(s);
 	return rc;
 }
 
@@ -622,7 +559,6 @@ enum kith_status store_knowledge_messages_pending(struct store *st, size_t limit
 	sqlite3_stmt *s = NULL;
 	size_t cap = 0;
 	enum kith_status rc = KITH_OK;
-	int r;
 
 	*out = NULL;
 	*n = 0;
@@ -634,7 +570,7 @@ enum kith_status store_knowledge_messages_pending(struct store *st, size_t limit
 			       " ORDER BY m.id LIMIT ?", -1, &s, NULL) != SQLITE_OK)
 		return store_fail(st, why, "reading unextracted messages");
 	sqlite3_bind_int64(s, 1, limit ? (sqlite3_int64)limit : -1);
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+	while (store_next_row(st, s, &rc, why, "reading unextracted messages")) {
 		struct store_message *m;
 
 		*out = xgrow(*out, &cap, *n + 1, sizeof(**out));
@@ -653,13 +589,11 @@ enum kith_status store_knowledge_messages_pending(struct store *st, size_t limit
 		if (!m->content)
 			m->content = xstrdup("");
 	}
-	if (r != SQLITE_DONE) {
-		rc = store_fail(st, why, "reading unextracted messages");
+	if (rc) {
 		store_messages_free(*out, *n);
 		*out = NULL;
 		*n = 0;
 	}
-	sqlite3_finalize(s);
 	return rc;
 }
 
@@ -682,7 +616,6 @@ enum kith_status store_knowledge_logs_pending(struct store *st, bool enrichment,
 	sqlite3_stmt *s = NULL;
 	size_t cap = 0;
 	enum kith_status rc = KITH_OK;
-	int r;
 
 	*out = NULL;
 	*n = 0;
@@ -694,7 +627,7 @@ enum kith_status store_knowledge_logs_pending(struct store *st, bool enrichment,
 		return store_fail(st, why, "reading unextracted searches");
 	sqlite3_bind_int(s, 1, enrichment);
 	sqlite3_bind_int64(s, 2, limit ? (sqlite3_int64)limit : -1);
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+	while (store_next_row(st, s, &rc, why, "reading unextracted searches")) {
 		struct store_search_log *l;
 
 		*out = xgrow(*out, &cap, *n + 1, sizeof(**out));
@@ -714,13 +647,11 @@ enum kith_status store_knowledge_logs_pending(struct store *st, bool enrichment,
 		if (!l->response)
 			l->response = xstrdup("");
 	}
-	if (r != SQLITE_DONE) {
-		rc = store_fail(st, why, "reading unextracted searches");
+	if (rc) {
 		store_search_logs_free(*out, *n);
 		*out = NULL;
 		*n = 0;
 	}
-	sqlite3_finalize(s);
 	return rc;
 }
 

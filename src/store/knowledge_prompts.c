@@ -12,14 +12,6 @@
 
 #include <string.h>
 
-static void bind_id(sqlite3_stmt *s, int i, int64_t v)
-{
-	if (v)
-		sqlite3_bind_int64(s, i, v);
-	else
-		sqlite3_bind_null(s, i);
-}
-
 /* UPDATE … SET col = ? WHERE id = ?; KITH_ENOTFOUND when no row changed. */
 static enum kith_status update_id(struct store *st, const char *sql, int64_t v, int64_t id,
 				  char **why, const char *doing)
@@ -47,7 +39,6 @@ enum kith_status store_learn_prompt_add(struct store *st, const char *user, cons
 {
 	sqlite3_stmt *s = NULL;
 	int64_t now = clock_now_ms();
-	enum kith_status rc = KITH_OK;
 
 	if (!user || !prompt || !*prompt)
 		return kith_why(why, KITH_EINVAL, "a learn prompt needs a user and a prompt");
@@ -60,12 +51,7 @@ enum kith_status store_learn_prompt_add(struct store *st, const char *user, cons
 	sqlite3_bind_int(s, 3, searches > 0 ? searches : 0);
 	sqlite3_bind_int64(s, 4, now);
 	sqlite3_bind_int64(s, 5, now);
-	if (sqlite3_step(s) != SQLITE_DONE)
-		rc = store_fail(st, why, "adding a learn prompt");
-	else if (id)
-		*id = sqlite3_last_insert_rowid(st->db);
-	sqlite3_finalize(s);
-	return rc;
+	return store_step_insert(st, s, id, why, "adding a learn prompt");
 }
 
 enum kith_status store_learn_prompts_list(struct store *st, const char *user,
@@ -75,7 +61,6 @@ enum kith_status store_learn_prompts_list(struct store *st, const char *user,
 	sqlite3_stmt *s = NULL;
 	size_t cap = 0;
 	enum kith_status rc = KITH_OK;
-	int r;
 
 	*out = NULL;
 	*n = 0;
@@ -87,7 +72,7 @@ enum kith_status store_learn_prompts_list(struct store *st, const char *user,
 		return store_fail(st, why, "reading learn prompts");
 	store_bind_text(s, 1, user);
 	store_bind_text(s, 2, status);
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+	while (store_next_row(st, s, &rc, why, "reading learn prompts")) {
 		struct store_learn_prompt *p;
 
 		*out = xgrow(*out, &cap, *n + 1, sizeof(**out));
@@ -102,13 +87,11 @@ enum kith_status store_learn_prompts_list(struct store *st, const char *user,
 		p->completed_at = sqlite3_column_int64(s, 7);
 		p->announced_at = sqlite3_column_int64(s, 8);
 	}
-	if (r != SQLITE_DONE) {
-		rc = store_fail(st, why, "reading learn prompts");
+	if (rc) {
 		store_learn_prompts_free(*out, *n);
 		*out = NULL;
 		*n = 0;
 	}
-	sqlite3_finalize(s);
 	return rc;
 }
 
@@ -177,7 +160,6 @@ enum kith_status store_follow_prompt_add(struct store *st, const struct store_fo
 					 int64_t *id, char **why)
 {
 	sqlite3_stmt *s = NULL;
-	enum kith_status rc = KITH_OK;
 
 	if (!f->user || !f->prompt || !*f->prompt)
 		return kith_why(why, KITH_EINVAL, "a follow prompt needs a user and a prompt");
@@ -191,12 +173,7 @@ enum kith_status store_follow_prompt_add(struct store *st, const struct store_fo
 	store_bind_text(s, 4, f->cron ? f->cron : "0 9 * * *");
 	store_bind_text(s, 5, f->timezone ? f->timezone : "UTC");
 	sqlite3_bind_int64(s, 6, clock_now_ms());
-	if (sqlite3_step(s) != SQLITE_DONE)
-		rc = store_fail(st, why, "adding a follow prompt");
-	else if (id)
-		*id = sqlite3_last_insert_rowid(st->db);
-	sqlite3_finalize(s);
-	return rc;
+	return store_step_insert(st, s, id, why, "adding a follow prompt");
 }
 
 enum kith_status store_follow_prompts_by_poll(struct store *st, const char *user,
@@ -206,7 +183,6 @@ enum kith_status store_follow_prompts_by_poll(struct store *st, const char *user
 	sqlite3_stmt *s = NULL;
 	size_t cap = 0;
 	enum kith_status rc = KITH_OK;
-	int r;
 
 	*out = NULL;
 	*n = 0;
@@ -217,7 +193,7 @@ enum kith_status store_follow_prompts_by_poll(struct store *st, const char *user
 				       " created_at, id", -1, &s, NULL) != SQLITE_OK)
 		return store_fail(st, why, "reading follow prompts");
 	store_bind_text(s, 1, user);
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+	while (store_next_row(st, s, &rc, why, "reading follow prompts")) {
 		struct store_follow_prompt *p;
 
 		*out = xgrow(*out, &cap, *n + 1, sizeof(**out));
@@ -232,13 +208,11 @@ enum kith_status store_follow_prompts_by_poll(struct store *st, const char *user
 		p->last_polled_at = sqlite3_column_int64(s, 7);
 		p->last_notified_at = sqlite3_column_int64(s, 8);
 	}
-	if (r != SQLITE_DONE) {
-		rc = store_fail(st, why, "reading follow prompts");
+	if (rc) {
 		store_follow_prompts_free(*out, *n);
 		*out = NULL;
 		*n = 0;
 	}
-	sqlite3_finalize(s);
 	return rc;
 }
 
@@ -269,25 +243,6 @@ void store_follow_prompts_free(struct store_follow_prompt *rows, size_t n)
 
 /* ---- events --------------------------------------------------------------- */
 
-static void bind_vec(sqlite3_stmt *s, int i, const float *v, size_t dim)
-{
-	unsigned char *b;
-
-	if (!v || !dim) {
-		sqlite3_bind_null(s, i);
-		return;
-	}
-	b = xmalloc(dim * 4);
-	for (size_t k = 0; k < dim; k++) {
-		uint32_t u;
-
-		memcpy(&u, &v[k], 4);
-		for (int j = 0; j < 4; j++)
-			b[4 * k + (size_t)j] = (unsigned char)(u >> (8 * j));
-	}
-	sqlite3_bind_blob(s, i, b, (int)(dim * 4), free);
-}
-
 enum kith_status store_event_add(struct store *st, const struct store_event_new *e, int64_t *id,
 				 char **why)
 {
@@ -303,12 +258,12 @@ enum kith_status store_event_add(struct store *st, const struct store_event_new 
 				       " ON CONFLICT DO NOTHING", -1, &s, NULL) != SQLITE_OK)
 		return store_fail(st, why, "adding an event");
 	store_bind_text(s, 1, e->user);
-	bind_id(s, 2, e->follow_prompt_id);
+	store_bind_id(s, 2, e->follow_prompt_id);
 	store_bind_text(s, 3, e->headline);
 	store_bind_text(s, 4, e->summary ? e->summary : "");
 	store_bind_text(s, 5, e->url && *e->url ? e->url : NULL);
 	sqlite3_bind_int64(s, 6, e->published_at ? e->published_at : now);
-	bind_vec(s, 7, e->embedding, e->dim);
+	store_bind_vec(s, 7, e->embedding, e->dim);
 	sqlite3_bind_int64(s, 8, now);
 	if (sqlite3_step(s) != SQLITE_DONE) {
 		rc = store_fail(st, why, "adding an event");
@@ -350,7 +305,6 @@ enum kith_status store_events_recent(struct store *st, const char *user, int64_t
 	sqlite3_stmt *s = NULL;
 	size_t cap = 0;
 	enum kith_status rc = KITH_OK;
-	int r;
 
 	*out = NULL;
 	*n = 0;
@@ -362,10 +316,8 @@ enum kith_status store_events_recent(struct store *st, const char *user, int64_t
 		return store_fail(st, why, "reading events");
 	store_bind_text(s, 1, user);
 	sqlite3_bind_int64(s, 2, since);
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+	while (store_next_row(st, s, &rc, why, "reading events")) {
 		struct store_event *e;
-		const unsigned char *b;
-		size_t dim;
 
 		*out = xgrow(*out, &cap, *n + 1, sizeof(**out));
 		e = &(*out)[(*n)++];
@@ -379,27 +331,13 @@ enum kith_status store_events_recent(struct store *st, const char *user, int64_t
 		e->published_at = sqlite3_column_int64(s, 6);
 		e->created_at = sqlite3_column_int64(s, 7);
 		e->notified_at = sqlite3_column_int64(s, 8);
-		b = sqlite3_column_blob(s, 9);
-		dim = (size_t)sqlite3_column_bytes(s, 9) / 4;
-		if (b && dim) {
-			e->embedding = xmalloc(dim * sizeof(float));
-			for (size_t k = 0; k < dim; k++) {
-				uint32_t u = (uint32_t)b[4 * k] | (uint32_t)b[4 * k + 1] << 8 |
-					     (uint32_t)b[4 * k + 2] << 16 |
-					     (uint32_t)b[4 * k + 3] << 24;
-
-				memcpy(&e->embedding[k], &u, 4);
-			}
-			e->dim = dim;
-		}
+		e->embedding = store_column_vec(s, 9, &e->dim);
 	}
-	if (r != SQLITE_DONE) {
-		rc = store_fail(st, why, "reading events");
+	if (rc) {
 		store_events_free(*out, *n);
 		*out = NULL;
 		*n = 0;
 	}
-	sqlite3_finalize(s);
 	return rc;
 }
 
@@ -415,7 +353,6 @@ enum kith_status store_event_entities(struct store *st, int64_t event_id, int64_
 	sqlite3_stmt *s = NULL;
 	size_t cap = 0;
 	enum kith_status rc = KITH_OK;
-	int r;
 
 	*ids = NULL;
 	*n = 0;
@@ -423,17 +360,15 @@ enum kith_status store_event_entities(struct store *st, int64_t event_id, int64_
 				       " ORDER BY entity_id", -1, &s, NULL) != SQLITE_OK)
 		return store_fail(st, why, "reading event links");
 	sqlite3_bind_int64(s, 1, event_id);
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+	while (store_next_row(st, s, &rc, why, "reading event links")) {
 		*ids = xgrow(*ids, &cap, *n + 1, sizeof(**ids));
 		(*ids)[(*n)++] = sqlite3_column_int64(s, 0);
 	}
-	if (r != SQLITE_DONE) {
-		rc = store_fail(st, why, "reading event links");
+	if (rc) {
 		free(*ids);
 		*ids = NULL;
 		*n = 0;
 	}
-	sqlite3_finalize(s);
 	return rc;
 }
 
@@ -456,7 +391,6 @@ enum kith_status store_user_schedule_add(struct store *st,
 					 char **why)
 {
 	sqlite3_stmt *s = NULL;
-	enum kith_status rc = KITH_OK;
 
 	if (!u->user || !u->cron || !u->prompt)
 		return kith_why(why, KITH_EINVAL, "a schedule needs a user, a cron and a prompt");
@@ -470,12 +404,7 @@ enum kith_status store_user_schedule_add(struct store *st,
 	store_bind_text(s, 4, u->prompt);
 	store_bind_text(s, 5, u->description ? u->description : "");
 	sqlite3_bind_int64(s, 6, clock_now_ms());
-	if (sqlite3_step(s) != SQLITE_DONE)
-		rc = store_fail(st, why, "adding a schedule");
-	else if (id)
-		*id = sqlite3_last_insert_rowid(st->db);
-	sqlite3_finalize(s);
-	return rc;
+	return store_step_insert(st, s, id, why, "adding a schedule");
 }
 
 enum kith_status store_user_schedules_list(struct store *st, const char *user,
@@ -485,7 +414,6 @@ enum kith_status store_user_schedules_list(struct store *st, const char *user,
 	sqlite3_stmt *s = NULL;
 	size_t cap = 0;
 	enum kith_status rc = KITH_OK;
-	int r;
 
 	*out = NULL;
 	*n = 0;
@@ -495,7 +423,7 @@ enum kith_status store_user_schedules_list(struct store *st, const char *user,
 			       -1, &s, NULL) != SQLITE_OK)
 		return store_fail(st, why, "reading schedules");
 	store_bind_text(s, 1, user);
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+	while (store_next_row(st, s, &rc, why, "reading schedules")) {
 		struct store_user_schedule *u;
 
 		*out = xgrow(*out, &cap, *n + 1, sizeof(**out));
@@ -509,13 +437,11 @@ enum kith_status store_user_schedules_list(struct store *st, const char *user,
 		u->created_at = sqlite3_column_int64(s, 6);
 		u->last_fired_at = sqlite3_column_int64(s, 7);
 	}
-	if (r != SQLITE_DONE) {
-		rc = store_fail(st, why, "reading schedules");
+	if (rc) {
 		store_user_schedules_free(*out, *n);
 		*out = NULL;
 		*n = 0;
 	}
-	sqlite3_finalize(s);
 	return rc;
 }
 

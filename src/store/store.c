@@ -1,4 +1,5 @@
-/* store.c — opening a connection and running migrations.
+/* store.c — opening a connection and running migrations, and the
+ * statement helpers the store's files share (store_int.h).
  *
  * Every connection gets WAL (readers never block the writer), a busy
  * timeout (concurrent writers wait instead of failing), foreign keys on and
@@ -7,6 +8,7 @@
 #include "core/alloc.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -28,6 +30,55 @@ char *store_column_dup(sqlite3_stmt *s, int i)
 	return t ? xstrdup((const char *)t) : NULL;
 }
 
+void store_bind_id(sqlite3_stmt *s, int i, int64_t v)
+{
+	if (v)
+		sqlite3_bind_int64(s, i, v);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+void store_bind_vec(sqlite3_stmt *s, int i, const float *v, size_t dim)
+{
+	unsigned char *b;
+
+	if (!v || !dim) {
+		sqlite3_bind_null(s, i);
+		return;
+	}
+	b = xmalloc(dim * 4);
+	for (size_t k = 0; k < dim; k++) {
+		uint32_t u;
+
+		memcpy(&u, &v[k], 4);
+		b[4 * k] = (unsigned char)u;
+		b[4 * k + 1] = (unsigned char)(u >> 8);
+		b[4 * k + 2] = (unsigned char)(u >> 16);
+		b[4 * k + 3] = (unsigned char)(u >> 24);
+	}
+	sqlite3_bind_blob(s, i, b, (int)(dim * 4), free);
+}
+
+float *store_column_vec(sqlite3_stmt *s, int i, size_t *dim)
+{
+	const unsigned char *b = sqlite3_column_blob(s, i);
+	size_t n = (size_t)sqlite3_column_bytes(s, i) / 4;
+	float *v;
+
+	*dim = 0;
+	if (!b || !n)
+		return NULL;
+	v = xmalloc(n * sizeof(*v));
+	for (size_t k = 0; k < n; k++) {
+		uint32_t u = (uint32_t)b[4 * k] | (uint32_t)b[4 * k + 1] << 8 |
+			     (uint32_t)b[4 * k + 2] << 16 | (uint32_t)b[4 * k + 3] << 24;
+
+		memcpy(&v[k], &u, 4);
+	}
+	*dim = n;
+	return v;
+}
+
 enum kith_status store_step_done(struct store *st, sqlite3_stmt *s, char **why,
 				 const char *doing)
 {
@@ -36,6 +87,31 @@ enum kith_status store_step_done(struct store *st, sqlite3_stmt *s, char **why,
 
 	sqlite3_finalize(s);
 	return rc;
+}
+
+enum kith_status store_step_insert(struct store *st, sqlite3_stmt *s, int64_t *id, char **why,
+				   const char *doing)
+{
+	enum kith_status rc = KITH_OK;
+
+	if (sqlite3_step(s) != SQLITE_DONE)
+		rc = store_fail(st, why, doing);
+	else if (id)
+		*id = sqlite3_last_insert_rowid(st->db);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+bool store_next_row(struct store *st, sqlite3_stmt *s, enum kith_status *rc, char **why,
+		    const char *doing)
+{
+	int r = sqlite3_step(s);
+
+	if (r == SQLITE_ROW)
+		return true;
+	*rc = r == SQLITE_DONE ? KITH_OK : store_fail(st, why, doing);
+	sqlite3_finalize(s);
+	return false;
 }
 
 /* mkdir -p for the directory part of `path`. */

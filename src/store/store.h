@@ -637,6 +637,45 @@ enum kith_status store_event_mark_notified(struct store *st, int64_t id, int64_t
 enum kith_status store_event_entities(struct store *st, int64_t event_id, int64_t **ids,
 				      size_t *n, char **why) KITH_MUST_CHECK;
 void store_events_free(struct store_event *rows, size_t n);
+/* How many follow prompts (any user) were never polled or last polled at
+ * or before `polled_before` (store/knowledge_events.c; the EventAgent's
+ * due check). */
+enum kith_status store_follow_prompts_due_count(struct store *st, int64_t polled_before,
+						size_t *n, char **why) KITH_MUST_CHECK;
+
+/* For the proactive agents (store/knowledge_notify.c).  Every user with
+ * entities, learn prompts or events, sorted (free with store_strings_free). */
+enum kith_status store_knowledge_users(struct store *st, char ***users, size_t *n,
+				       char **why) KITH_MUST_CHECK;
+void store_strings_free(char **v, size_t n);
+/* Cheap counts for the notifier's due check (no text, no embeddings). */
+struct store_notify_pending {
+	size_t learn_ready;  /* completed, unannounced /learn prompts, all searches extracted */
+	size_t events;       /* events not yet told */
+	size_t entities;     /* non-vetoed entities with heat > 0 and untold facts */
+	size_t eligible;     /* … of which not cooling down */
+};
+enum kith_status store_knowledge_notify_pending(struct store *st, const char *user,
+						struct store_notify_pending *out,
+						char **why) KITH_MUST_CHECK;
+/* Searches linked to a learn prompt, and how many are not extracted yet. */
+enum kith_status store_learn_prompt_progress(struct store *st, int64_t prompt_id, size_t *logs,
+					     size_t *unextracted, char **why) KITH_MUST_CHECK;
+/* Facts found by a learn prompt's searches, by entity then id (content,
+ * ids and times only; no embeddings). */
+enum kith_status store_learn_prompt_facts(struct store *st, int64_t prompt_id,
+					  struct store_fact **out, size_t *n,
+					  char **why) KITH_MUST_CHECK;
+/* entities.last_notified_at / last_enriched_at = at. */
+enum kith_status store_entity_notified(struct store *st, int64_t id, int64_t at,
+				       char **why) KITH_MUST_CHECK;
+enum kith_status store_entity_enriched(struct store *st, int64_t id, int64_t at,
+				       char **why) KITH_MUST_CHECK;
+enum kith_status store_entity_fact_counts(struct store *st, int64_t id, size_t *total,
+					  size_t *unnotified, char **why) KITH_MUST_CHECK;
+/* Engagements with an entity created after `since`. */
+enum kith_status store_engagements_since(struct store *st, int64_t entity_id, int64_t since,
+					 size_t *n, char **why) KITH_MUST_CHECK;
 
 /* User cron schedules (the cron text is parsed by sched/). */
 struct store_user_schedule {

@@ -1,10 +1,10 @@
 /* fake_perplexity.c — Perplexity's /v1/responses, scripted.
  *
- * Replies are deep-copied into a FIFO under one mutex; the HTTP plumbing
- * and the recording are fake_search_server.c's.  The body is built with
- * jansson in the Responses API's shape, so the client's parser meets the
- * same nesting (and the same null-tolerant corners) as with the real
- * service. */
+ * Replies are deep-copied into a FIFO under one mutex; the HTTP plumbing,
+ * the recording and the FIFO itself are fake_search_server.c's.  The body
+ * is built with jansson in the Responses API's shape, so the client's
+ * parser meets the same nesting (and the same null-tolerant corners) as
+ * with the real service. */
 #include "fakes/fake_perplexity.h"
 #include "fakes/fake_search_server.h"
 
@@ -17,14 +17,12 @@
 
 struct item {
 	struct fake_pplx_reply r;   /* owned copies of every string */
-	int left;
-	struct item *next;
 };
 
 struct fake_perplexity {
 	struct fss *srv;
 	pthread_mutex_t lock;       /* guards what follows */
-	struct item *head, *tail;
+	struct fss_queue replies;   /* of struct item */
 	struct item *dflt;          /* NULL = built-in */
 	char *key;
 };
@@ -61,12 +59,13 @@ static struct item *item_new(const struct fake_pplx_reply *r)
 	it->r.error_body = xstrdup(r->error_body);
 	it->r.search_results = copy_list(r->search_results);
 	it->r.citations = copy_list(r->citations);
-	it->left = r->times > 0 ? r->times : 1;
 	return it;
 }
 
-static void item_free(struct item *it)
+static void item_free(void *p)
 {
+	struct item *it = p;
+
 	if (!it)
 		return;
 	free((char *)it->r.text);
@@ -133,22 +132,19 @@ char *fake_perplexity_body(const struct fake_pplx_reply *r)
 
 static void error_answer(const struct fake_pplx_reply *r, struct fss_answer *a)
 {
-	a->status = r->status;
-	if (r->error_body) {
-		a->owned = xstrdup(r->error_body);
-		a->content_type = "application/json";
-	} else if (r->status == 401) {
-		a->owned = xstrdup("<html><head><title>401 Authorization Required</title></head>"
-				   "<body><center><h1>401 Authorization Required</h1></center>"
-				   "<hr><center>openresty</center></body></html>");
-		a->content_type = "text/html";
-	} else {
-		a->owned = xasprintf("{\"error\":{\"message\":\"fake failure %d\","
-				     "\"type\":\"server_error\",\"code\":%d}}", r->status, r->status);
-		a->content_type = "application/json";
-	}
-	a->body = a->owned;
-	a->len = strlen(a->owned);
+	if (r->error_body)
+		fss_answer_text(a, r->status, "application/json", xstrdup(r->error_body));
+	else if (r->status == 401)
+		fss_answer_text(a, r->status, "text/html",
+				xstrdup("<html><head><title>401 Authorization Required</title>"
+					"</head><body><center><h1>401 Authorization Required"
+					"</h1></center><hr><center>openresty</center></body>"
+					"</html>"));
+	else
+		fss_answer_text(a, r->status, "application/json",
+				xasprintf("{\"error\":{\"message\":\"fake failure %d\","
+					  "\"type\":\"server_error\",\"code\":%d}}", r->status,
+					  r->status));
 }
 
 static bool authorised(struct fake_perplexity *f, const char *header)
@@ -164,6 +160,7 @@ static void handle(void *ud, struct fss *s, size_t idx, const char *method, cons
 	char *auth = fss_request_header(s, idx, "Authorization");
 	json_t *req = kjson_parse(body, len, NULL);
 	struct item *it = NULL, *used = NULL;
+	bool last;
 	struct fake_pplx_reply builtin = { .text = "Fake search results.", .top_level_text = true };
 	bool ok;
 
@@ -176,13 +173,9 @@ static void handle(void *ud, struct fss *s, size_t idx, const char *method, cons
 	pthread_mutex_lock(&f->lock);
 	ok = authorised(f, auth);
 	if (ok) {
-		it = f->head;
-		if (it && --it->left == 0) {
-			f->head = it->next;
-			if (!f->head)
-				f->tail = NULL;
+		it = fss_queue_take(&f->replies, &last);
+		if (last)
 			used = it;   /* freed after use */
-		}
 		if (!it)
 			it = f->dflt;
 	}
@@ -204,11 +197,7 @@ static void handle(void *ud, struct fss *s, size_t idx, const char *method, cons
 		if (r->status >= 400) {
 			error_answer(r, a);
 		} else {
-			a->status = r->status;
-			a->owned = fake_perplexity_body(r);
-			a->body = a->owned;
-			a->len = strlen(a->owned);
-			a->content_type = "application/json";
+			fss_answer_text(a, r->status, "application/json", fake_perplexity_body(r));
 		}
 	}
 	pthread_mutex_unlock(&f->lock);
@@ -233,15 +222,10 @@ struct fake_perplexity *fake_perplexity_start(void)
 
 void fake_perplexity_stop(struct fake_perplexity *f)
 {
-	struct item *it, *next;
-
 	if (!f)
 		return;
 	fss_stop(f->srv);
-	for (it = f->head; it; it = next) {
-		next = it->next;
-		item_free(it);
-	}
+	fss_queue_clear(&f->replies, item_free);
 	item_free(f->dflt);
 	free(f->key);
 	pthread_mutex_destroy(&f->lock);
@@ -266,11 +250,7 @@ void fake_perplexity_push(struct fake_perplexity *f, const struct fake_pplx_repl
 	struct item *it = item_new(r);
 
 	pthread_mutex_lock(&f->lock);
-	if (f->tail)
-		f->tail->next = it;
-	else
-		f->head = it;
-	f->tail = it;
+	fss_queue_push(&f->replies, it, r->times);
 	pthread_mutex_unlock(&f->lock);
 }
 

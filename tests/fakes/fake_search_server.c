@@ -68,9 +68,10 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
 {
 	struct recorded *rec = cls;
 
-	(void)kind;
 	rec->hdrs = xgrow(rec->hdrs, &rec->hdrcap, rec->nhdrs + 1, sizeof(*rec->hdrs));
-	rec->hdrs[rec->nhdrs].name = xstrdup(key);
+	/* Query arguments share the list as "?name": no header name has a '?'. */
+	rec->hdrs[rec->nhdrs].name = kind == MHD_GET_ARGUMENT_KIND ? xasprintf("?%s", key)
+								   : xstrdup(key);
 	rec->hdrs[rec->nhdrs].value = xstrdup(value ? value : "");
 	rec->nhdrs++;
 	return MHD_YES;
@@ -141,6 +142,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		rec.method = xstrdup(method);
 		rec.path = xstrdup(url);
 		MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &rec);
+		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_header, &rec);
 		pthread_mutex_lock(&s->lock);
 		rec.arrived = clock_mono_ms();
 		s->reqs = xgrow(s->reqs, &s->reqcap, s->nreqs + 1, sizeof(*s->reqs));
@@ -291,6 +293,19 @@ char *fss_request_header(struct fss *s, size_t i, const char *name)
 	return v;
 }
 
+char *fss_request_arg(struct fss *s, size_t i, const char *name)
+{
+	char *key = xasprintf("?%s", name), *v = NULL;
+
+	pthread_mutex_lock(&s->lock);
+	for (size_t k = 0; i < s->nreqs && k < s->reqs[i].nhdrs && !v; k++)
+		if (strcmp(s->reqs[i].hdrs[k].name, key) == 0)
+			v = xstrdup(s->reqs[i].hdrs[k].value);
+	pthread_mutex_unlock(&s->lock);
+	free(key);
+	return v;
+}
+
 json_t *fss_request_json(struct fss *s, size_t i)
 {
 	char *body = fss_request_body(s, i);
@@ -333,4 +348,63 @@ bool fss_wait_requests(struct fss *s, size_t n, int timeout_ms)
 			return false;
 		nanosleep(&step, NULL);
 	}
+}
+
+void fss_answer_text(struct fss_answer *a, int status, const char *type, char *text)
+{
+	a->status = status;
+	a->content_type = type;
+	a->owned = text;
+	a->body = text;
+	a->len = strlen(text);
+}
+
+struct fss_queued {
+	void *reply;
+	int left;
+	struct fss_queued *next;
+};
+
+void fss_queue_push(struct fss_queue *q, void *reply, int times)
+{
+	struct fss_queued *e = xcalloc(1, sizeof(*e));
+
+	e->reply = reply;
+	e->left = times > 0 ? times : 1;
+	if (q->tail)
+		q->tail->next = e;
+	else
+		q->head = e;
+	q->tail = e;
+}
+
+void *fss_queue_take(struct fss_queue *q, bool *last)
+{
+	struct fss_queued *e = q->head;
+	void *reply;
+
+	*last = false;
+	if (!e)
+		return NULL;
+	reply = e->reply;
+	if (--e->left <= 0) {
+		q->head = e->next;
+		if (!q->head)
+			q->tail = NULL;
+		free(e);
+		*last = true;
+	}
+	return reply;
+}
+
+void fss_queue_clear(struct fss_queue *q, void (*drop)(void *reply))
+{
+	struct fss_queued *e, *next;
+
+	for (e = q->head; e; e = next) {
+		next = e->next;
+		drop(e->reply);
+		free(e);
+	}
+	q->head = q->tail = NULL;
 }

@@ -23,8 +23,6 @@ struct image {
 
 struct item {
 	struct fake_serper_reply r;   /* body owned */
-	int left;
-	struct item *next;
 };
 
 struct fake_serper {
@@ -33,13 +31,15 @@ struct fake_serper {
 	pthread_mutex_t lock;         /* guards what follows */
 	struct image *images;
 	size_t nimages, imgcap;
-	struct item *head, *tail;
+	struct fss_queue replies;     /* of struct item */
 	int delay_ms;
 	char *key;
 };
 
-static void item_free(struct item *it)
+static void item_free(void *p)
 {
+	struct item *it = p;
+
 	if (!it)
 		return;
 	free((char *)it->r.body);
@@ -52,15 +52,6 @@ static void image_release(struct image *im)
 	free(im->image_url);
 	free(im->content_type);
 	free(im->data);
-}
-
-static void set_text(struct fss_answer *a, int status, const char *type, char *text)
-{
-	a->status = status;
-	a->content_type = type;
-	a->owned = text;
-	a->body = text;
-	a->len = strlen(text);
 }
 
 /* The search answer for `num` images (lock held). */
@@ -98,38 +89,35 @@ static void handle_search(struct fake_serper *f, struct fss *s, size_t idx, cons
 	json_t *req = kjson_parse(body, len, NULL);
 	struct item *it, *used = NULL;
 	long long num = 10;
+	bool last;
 
 	pthread_mutex_lock(&f->lock);
 	if (f->key && (!key || strcmp(key, f->key) != 0)) {
-		set_text(a, 403, "application/json",
+		fss_answer_text(a, 403, "application/json",
 			 xstrdup("{\"message\":\"Unauthorized.\",\"statusCode\":403}"));
 		goto out;
 	}
-	it = f->head;
-	if (it && --it->left == 0) {
-		f->head = it->next;
-		if (!f->head)
-			f->tail = NULL;
+	it = fss_queue_take(&f->replies, &last);
+	if (last)
 		used = it;
-	}
 	if (it) {
 		int st = it->r.status ? it->r.status : 200;
 
 		a->delay_ms = it->r.delay_ms;
 		a->hang_up = it->r.hang_up;
-		set_text(a, st, "application/json",
+		fss_answer_text(a, st, "application/json",
 			 it->r.body ? xstrdup(it->r.body)
 				    : xasprintf("{\"message\":\"fake failure\",\"statusCode\":%d}", st));
 		goto out;
 	}
 	if (!json_is_object(req) || !kjson_str(req, "q")) {
-		set_text(a, 400, "application/json",
+		fss_answer_text(a, 400, "application/json",
 			 xstrdup("{\"message\":\"Missing query parameter\",\"statusCode\":400}"));
 		goto out;
 	}
 	(void)kjson_int(req, "num", &num);
 	a->delay_ms = f->delay_ms;
-	set_text(a, 200, "application/json", search_body(f, kjson_str(req, "q"), num));
+	fss_answer_text(a, 200, "application/json", search_body(f, kjson_str(req, "q"), num));
 out:
 	pthread_mutex_unlock(&f->lock);
 	item_free(used);
@@ -168,7 +156,7 @@ static void handle(void *ud, struct fss *s, size_t idx, const char *method, cons
 		return;
 	}
 	pthread_mutex_unlock(&f->lock);
-	set_text(a, 404, "text/plain", xstrdup("not found\n"));
+	fss_answer_text(a, 404, "text/plain", xstrdup("not found\n"));
 }
 
 struct fake_serper *fake_serper_start(void)
@@ -189,15 +177,10 @@ struct fake_serper *fake_serper_start(void)
 
 void fake_serper_stop(struct fake_serper *f)
 {
-	struct item *it, *next;
-
 	if (!f)
 		return;
 	fss_stop(f->srv);
-	for (it = f->head; it; it = next) {
-		next = it->next;
-		item_free(it);
-	}
+	fss_queue_clear(&f->replies, item_free);
 	fake_serper_clear_images(f);
 	free(f->images);
 	free(f->base);
@@ -260,13 +243,8 @@ void fake_serper_push(struct fake_serper *f, const struct fake_serper_reply *r)
 
 	it->r = *r;
 	it->r.body = xstrdup(r->body);
-	it->left = r->times > 0 ? r->times : 1;
 	pthread_mutex_lock(&f->lock);
-	if (f->tail)
-		f->tail->next = it;
-	else
-		f->head = it;
-	f->tail = it;
+	fss_queue_push(&f->replies, it, r->times);
 	pthread_mutex_unlock(&f->lock);
 }
 

@@ -3,6 +3,7 @@
  * rate-limit buckets on a simulated clock, URL handling. */
 #include "support/test.h"
 #include "channel/discord/discord_int.h"
+#include "channel/format.h"
 #include "core/alloc.h"
 
 #include <string.h>
@@ -351,7 +352,7 @@ static void check_pieces_utf8(char **p, size_t n, size_t limit)
 	for (size_t i = 0; i < n; i++) {
 		size_t len = strlen(p[i]);
 
-		CHECK(dc_utf8_len(p[i], len) <= limit);
+		CHECK(fmt_utf8_len(p[i], len) <= limit);
 		CHECK(len > 0);
 		/* No piece starts with a continuation byte. */
 		CHECK(((unsigned char)p[i][0] & 0xC0) != 0x80);

@@ -6,43 +6,13 @@
  * always on a code point boundary, so a multi-byte character is never cut.
  * Looking only in the second half keeps a stray early newline from
  * producing a flood of tiny messages.  The whitespace at a break is
- * dropped; nothing else is. */
+ * dropped; nothing else is.  Code points are counted with format.c's
+ * UTF-8 helpers, the ones Signal's splitter uses. */
 #include "channel/discord/discord_int.h"
+#include "channel/format.h"
 #include "core/alloc.h"
 
 #include <string.h>
-
-/* Bytes in the UTF-8 sequence starting at p (1 for an invalid byte). */
-static size_t seq_len(const unsigned char *p, size_t avail)
-{
-	size_t n;
-
-	if (p[0] < 0x80)
-		return 1;
-	if ((p[0] & 0xE0) == 0xC0)
-		n = 2;
-	else if ((p[0] & 0xF0) == 0xE0)
-		n = 3;
-	else if ((p[0] & 0xF8) == 0xF0)
-		n = 4;
-	else
-		return 1;
-	if (n > avail)
-		return 1;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xC0) != 0x80)
-			return 1;
-	return n;
-}
-
-size_t dc_utf8_len(const char *p, size_t n)
-{
-	size_t cps = 0;
-
-	for (size_t i = 0; i < n; i += seq_len((const unsigned char *)p + i, n - i))
-		cps++;
-	return cps;
-}
 
 static bool is_space(char c)
 {
@@ -68,7 +38,7 @@ size_t dc_chunk(const char *text, size_t limit, char ***pieces)
 
 		/* Walk up to `limit` code points, noting break candidates. */
 		while (cut < len && cps < limit) {
-			size_t n = seq_len((const unsigned char *)p + cut, len - cut);
+			size_t n = fmt_utf8_seq(p + cut, len - cut);
 
 			cut += n;
 			cps++;

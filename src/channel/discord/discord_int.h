@@ -171,8 +171,6 @@ void dc_rl_update(struct dc_rl *rl, const char *route, long status, const struct
  * else at a code point boundary.  Returns the count; *pieces (caller frees
  * each and the array).  Empty text gives 0 pieces. */
 size_t dc_chunk(const char *text, size_t limit, char ***pieces);
-/* Code points in text (an invalid byte counts as one). */
-size_t dc_utf8_len(const char *p, size_t n);
 
 /* ---- resthttp.c --------------------------------------------------------- */
 
