@@ -1,6 +1,7 @@
 /* background.c — the daemon's background work: the scheduler with its daily
  * proactive budget, and the jobs that run on it in the seed's priority order
- * — notifications, knowledge extraction, followed news, enrichment — all on
+ * — notifications, knowledge extraction (and reactions as engagements),
+ * followed news, enrichment — all on
  * the scheduler thread's own database connection.
  *
  * The dispatcher tells the scheduler when a conversation turn starts and
@@ -13,6 +14,7 @@
 #include "core/log.h"
 #include "core/tz.h"
 #include "knowledge/knowledge.h"
+#include "mind/sentiment.h"
 #include "sched/scheduler.h"
 #include "store/store.h"
 #include "tools/search.h"
@@ -71,6 +73,59 @@ static int send_proactive(const char *user, const char *text, const struct searc
 		return rc ? 1 : 0;
 	}
 	return 1;
+}
+
+#define REACTIONS_BATCH 50
+
+/* Emoji reactions (recorded by the dispatcher) become engagement signals:
+ * a like touches, a dislike vetoes the entities named in the message that
+ * was reacted to.  No model is involved. */
+static bool reactions_due(void *ud, int64_t now_ms)
+{
+	struct background *bg = ud;
+	struct store_reaction *r = NULL;
+	size_t n = 0;
+	bool due = store_reactions_unprocessed(bg->st, 1, &r, &n, NULL) == KITH_OK && n > 0;
+
+	store_reactions_free(r, n);
+	(void)now_ms;
+	return due;
+}
+
+static enum sched_outcome reactions_run(void *ud, const struct cancel *cancel)
+{
+	struct background *bg = ud;
+	struct store_reaction *r = NULL;
+	size_t n = 0, done = 0;
+	char *why = NULL;
+
+	if (store_reactions_unprocessed(bg->st, REACTIONS_BATCH, &r, &n, &why) != KITH_OK) {
+		log_warn("knowledge", "reading reactions: %s", why);
+		free(why);
+		return SCHED_FAILED;
+	}
+	for (; done < n && !cancel_requested(cancel); done++) {
+		enum hormones_reaction kind = mind_reaction_kind(r[done].emoji);
+
+		if (r[done].target_message_id && !r[done].removed &&
+		    kind != HORMONES_REACTION_NONE &&
+		    knowledge_note_reaction(bg->kx, r[done].author_id, r[done].target_message_id,
+					    kind == HORMONES_REACTION_ACCEPTED, false, NULL,
+					    &why) != KITH_OK) {
+			log_warn("knowledge", "a reaction's engagement: %s", why);
+			free(why);
+			why = NULL;
+		}
+		if (store_reaction_mark_processed(bg->st, r[done].id, &why) != KITH_OK) {
+			log_warn("knowledge", "marking a reaction read: %s", why);
+			free(why);
+			break;
+		}
+	}
+	store_reactions_free(r, n);
+	if (done < n)
+		return cancel_requested(cancel) ? SCHED_CANCELLED : SCHED_FAILED;
+	return n ? SCHED_DID_WORK : SCHED_NO_WORK;
 }
 
 static void person_wrote(void *ud, const char *user, int64_t at)
@@ -145,6 +200,11 @@ int background_start(struct app *app, bg_channel_fn channel, void *channel_ud,
 		.interval_s = config_float(app->cfg, CFG_MAINTENANCE_INTERVAL_SECONDS),
 		.needs = SCHED_SPEND_LLM, .due = knowledge_extract_due,
 		.run = knowledge_extract_run, .ctx = bg->kx });
+
+	sched_add(bg->sched, &(struct sched_job_def){
+		.name = "reactions", .priority = SCHED_PRIO_EXTRACT, .kind = SCHED_PERIODIC,
+		.interval_s = config_float(app->cfg, CFG_MAINTENANCE_INTERVAL_SECONDS),
+		.due = reactions_due, .run = reactions_run, .ctx = bg });
 
 	nd.st = bg->st;
 	nd.llm = app->llm;

@@ -77,6 +77,9 @@ int cli_chat(int argc, char **argv)
 	int interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	int rc, by_signal;
 
+	/* Before anything starts a thread (app_init does: memory, plugins),
+	 * or SIGTERM could land on one of them and end kith unceremoniously. */
+	cli_block_signals(&signals);
 	rc = app_init(&app, APP_STORE | APP_AGENT | APP_QUIET);
 	if (rc)
 		goto out;
@@ -88,7 +91,6 @@ int cli_chat(int argc, char **argv)
 		greet(&app);
 	}
 
-	cli_block_signals(&signals);
 
 	d = dispatcher_new(&app.deps, config_db_path(app.cfg), 2);
 	console = console_channel_new(STDIN_FILENO, stdout, interactive, getenv("USER"));

@@ -118,15 +118,20 @@ static struct channel *channel_by_name(const char *name, void *ud)
 /* Penny's start-up announcement, kept to the owner: one line with the
  * version and commit in the owner's last direct conversation on each
  * network (where they last spoke to kith one to one).  Nobody else is
- * messaged, and an unset APPROVAL_USER_ID means nobody. */
-static void announce_start(struct app *app, struct channels *cs)
+ * messaged, and an unset APPROVAL_USER_ID means nobody.  Where to send is
+ * decided before the channels start, so a message that arrives during
+ * start-up does not make kith announce itself to someone already talking. */
+struct announcement {
+	char *conversation[MAX_CHANNELS];   /* per channel, NULL = not there */
+};
+
+static void announce_plan(struct app *app, struct channels *cs, struct announcement *a)
 {
 	const char *owner = config_str(app->cfg, CFG_APPROVAL_USER_ID);
-	char *text;
 
+	memset(a, 0, sizeof(*a));
 	if (!config_bool(app->cfg, CFG_STARTUP_ANNOUNCEMENT) || !owner)
 		return;
-	text = xasprintf("\xF0\x9F\x91\x8B I'm back: kith %s (%s).", KITH_VERSION, KITH_COMMIT);
 	for (int i = 0; i < cs->n; i++) {
 		struct store_presence_user u = { 0 };
 		const char *name = chan_name(cs->ch[i]);
@@ -137,12 +142,27 @@ static void announce_start(struct app *app, struct channels *cs)
 			free(why);
 			continue;
 		}
-		if (u.last_conversation && u.last_direct &&
-		    chan_send(cs->ch[i], u.last_conversation, text, NULL, &why) != KITH_OK) {
-			log_warn("kith", "start-up announcement on %s: %s", name, why ? why : "?");
+		if (u.last_conversation && u.last_direct)
+			a->conversation[i] = xstrdup(u.last_conversation);
+		store_presence_user_release(&u);
+	}
+}
+
+static void announce_send(struct channels *cs, struct announcement *a)
+{
+	char *text = xasprintf("\xF0\x9F\x91\x8B I'm back: kith %s (%s).", KITH_VERSION, KITH_COMMIT);
+
+	for (int i = 0; i < cs->n; i++) {
+		char *why = NULL;
+
+		if (a->conversation[i] &&
+		    chan_send(cs->ch[i], a->conversation[i], text, NULL, &why) != KITH_OK) {
+			log_warn("kith", "start-up announcement on %s: %s", chan_name(cs->ch[i]),
+				 why ? why : "?");
 			free(why);
 		}
-		store_presence_user_release(&u);
+		free(a->conversation[i]);
+		a->conversation[i] = NULL;
 	}
 	free(text);
 }
@@ -173,19 +193,23 @@ int cli_run(int argc, char **argv)
 	struct channels cs = { 0 };
 	struct pinger *pinger = NULL;
 	struct background *bg = NULL;
+	struct announcement hello = { { NULL } };
 	sigset_t signals;
 	char *why = NULL;
 	int rc, by_signal, started = 0;
 
+	/* Before anything starts a thread (app_init does: memory, plugins),
+	 * or SIGTERM could land on one of them and end kith unceremoniously. */
+	cli_block_signals(&signals);
 	rc = app_init(&app, APP_STORE | APP_AGENT);
 	if (rc)
 		goto out;
 	if ((rc = pick_channels(&app, &cs)))
 		goto out;
-	cli_block_signals(&signals);
 	/* Before the dispatcher: its workers read deps.sched. */
 	if ((rc = background_start(&app, channel_by_name, &cs, &bg)))
 		goto out;
+	announce_plan(&app, &cs, &hello);
 	d = dispatcher_new(&app.deps, config_db_path(app.cfg), WORKERS);
 	if (dispatcher_start(d, &why) != KITH_OK)
 		goto fail;
@@ -197,7 +221,7 @@ int cli_run(int argc, char **argv)
 	if (pinger_start(&app.deps, config_db_path(app.cfg), channel_by_name, &cs, 0, &pinger,
 			 &why) != KITH_OK)
 		goto fail;
-	announce_start(&app, &cs);
+	announce_send(&cs, &hello);
 	by_signal = cli_wait_for_end(d, &signals, cs.n);
 	rc = channel_failures(&cs);
 	goto stop;
@@ -213,6 +237,8 @@ stop:
 	dispatcher_stop(d, by_signal);
 	log_info("kith", "stopped");
 out:
+	for (int i = 0; i < MAX_CHANNELS; i++)
+		free(hello.conversation[i]);
 	dispatcher_free(d);
 	background_stop(&app, bg);   /* after the workers: they call into it */
 	for (int i = 0; i < cs.n; i++)

@@ -101,6 +101,22 @@ struct new_reaction {
  * in that conversation (*target, may be NULL, gets its row id or 0). */
 enum kith_status store_reaction_add(struct store *st, const struct new_reaction *r,
 				    int64_t *id, int64_t *target, char **why) KITH_MUST_CHECK;
+/* A recorded reaction (owned; free with store_reactions_free). */
+struct store_reaction {
+	int64_t id;
+	char *channel, *conversation, *author_id, *emoji;
+	int64_t target_message_id;        /* 0 = the reacted message is unknown */
+	bool removed;
+	int64_t created_at;
+};
+/* Reactions the knowledge system has not read yet, oldest first (limit 0 =
+ * all), and marking one read. */
+enum kith_status store_reactions_unprocessed(struct store *st, size_t limit,
+					     struct store_reaction **out, size_t *n,
+					     char **why) KITH_MUST_CHECK;
+enum kith_status store_reaction_mark_processed(struct store *st, int64_t id,
+					       char **why) KITH_MUST_CHECK;
+void store_reactions_free(struct store_reaction *r, size_t n);
 /* Remember the platform id a stored message got when it was sent. */
 enum kith_status store_message_set_external_id(struct store *st, int64_t id,
 					       const char *external_id,

@@ -1,7 +1,8 @@
 /* test_run_background.c — `kith run` does background work once people are
  * idle: after a DM on the fake Discord, the scheduler's extraction job asks
  * the utility model for entities and facts and stores them; /debug shows the
- * job and the day's budget. */
+ * job and the day's budget; a like on the message that named an entity
+ * becomes an engagement with it. */
 #include "support/test.h"
 #include "support/itest.h"
 #include "fakes/fake_discord.h"
@@ -127,6 +128,20 @@ static void test_extraction_runs_when_idle(void)
 	CHECK_CONTAINS(reply, "extraction");
 	CHECK_CONTAINS(reply, "budget");
 	free(reply);
+
+	/* A like on the message that named Biscuit becomes an engagement. */
+	fake_discord_dispatch(discord, "MESSAGE_REACTION_ADD",
+			      "{\"user_id\":\"" USER "\",\"channel_id\":\"" DM_CHANNEL "\","
+			      "\"message_id\":\"3000000000000000301\","
+			      "\"emoji\":{\"id\":null,\"name\":\"\xF0\x9F\x91\x8D\"}}");
+	end = clock_mono_ms() + WAIT_MS;
+	while (clock_mono_ms() < end &&
+	       db_int(e.db_path, "SELECT count(*) FROM engagements WHERE type = 'emoji_reaction'") < 1)
+		fake_discord_wait_requests(discord, fake_discord_request_count(discord) + 1, 100);
+	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM reactions WHERE processed = 1 AND "
+				   "target_message_id IS NOT NULL"), 1);
+	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM engagements WHERE type = 'emoji_reaction'"),
+		 1);
 
 	kill(proc_pid(p), SIGTERM);
 	REQUIRE(proc_wait(p, WAIT_MS, &r) == 0);
