@@ -1,7 +1,7 @@
 /* background.c — the daemon's background work: the scheduler with its daily
  * proactive budget, and the jobs that run on it in the seed's priority order
  * — notifications, knowledge extraction (and reactions as engagements),
- * followed news, enrichment — all on
+ * followed news, /learn research, enrichment — all on
  * the scheduler thread's own database connection.
  *
  * The dispatcher tells the scheduler when a conversation turn starts and
@@ -31,6 +31,7 @@ struct background {
 	struct knowledge_notifier *kn;
 	struct knowledge_enricher *ke;
 	struct event_agent *ea;
+	struct knowledge_learner *kl;
 	bg_channel_fn channel;          /* the running channel called NAME */
 	void *channel_ud;
 };
@@ -173,6 +174,7 @@ int background_start(struct app *app, bg_channel_fn channel, void *channel_ud,
 	struct knowledge_notify_deps nd = { 0 };
 	struct knowledge_enrich_deps ed = { 0 };
 	struct event_deps ev = { 0 };
+	struct knowledge_learn_deps ld = { 0 };
 	char *why = NULL;
 	int rc;
 
@@ -233,6 +235,17 @@ int background_start(struct app *app, bg_channel_fn channel, void *channel_ud,
 
 	search_opts_from_config(&bg->search, app->cfg);
 	bg->search.timezone = config_str(app->cfg, CFG_SEL_TIMEZONE);
+	ld.st = bg->st;
+	ld.llm = app->llm;
+	ld.search = &bg->search;
+	ld.budget = bg->budget;
+	bg->kl = knowledge_learner_new(&ld);
+	sched_add(bg->sched, &(struct sched_job_def){
+		.name = "learn", .priority = SCHED_PRIO_LEARN, .kind = SCHED_PERIODIC,
+		.interval_s = config_float(app->cfg, CFG_MAINTENANCE_INTERVAL_SECONDS),
+		.needs = SCHED_SPEND_LLM, .due = knowledge_learn_due,
+		.run = knowledge_learn_run, .ctx = bg->kl });
+
 	ed.st = bg->st;
 	ed.search = &bg->search;
 	ed.budget = bg->budget;
@@ -278,6 +291,7 @@ void background_stop(struct app *app, struct background *bg)
 	knowledge_notifier_free(bg->kn);
 	knowledge_enricher_free(bg->ke);
 	event_agent_free(bg->ea);
+	knowledge_learner_free(bg->kl);
 	sched_free(bg->sched);
 	sched_budget_free(bg->budget);
 	store_close(bg->st);

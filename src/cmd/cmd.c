@@ -23,6 +23,13 @@ static const struct cmd_entry commands[] = {
 	{ "sel_agents", "", "the plugin agents: name, kind and what each does", cmd_sel_agents },
 	{ "sel_run_agent", "NAME TEXT", "run a plugin agent on TEXT (owner only)",
 	  cmd_sel_run_agent },
+	{ "memory", "[N|NAME|forget N|NAME]",
+	  "what I know about you, hottest first; details of one; or forget it", cmd_memory },
+	{ "follow", "[TOPIC]", "follow news about TOPIC, or list what you follow", cmd_follow },
+	{ "unfollow", "N|TOPIC", "stop following a topic and drop its events", cmd_unfollow },
+	{ "events", "[N]", "recent news for what you follow, or one event in full", cmd_events },
+	{ "learn", "[TOPIC]", "have me read up on TOPIC with a few web searches, or show progress",
+	  cmd_learn },
 	{ NULL, NULL, NULL, NULL },
 };
 

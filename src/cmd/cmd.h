@@ -37,6 +37,11 @@ enum kith_status cmd_sel_status(const struct cmd_ctx *ctx, const char *args, cha
 enum kith_status cmd_debug(const struct cmd_ctx *ctx, const char *args, char **reply);
 enum kith_status cmd_sel_agents(const struct cmd_ctx *ctx, const char *args, char **reply);
 enum kith_status cmd_sel_run_agent(const struct cmd_ctx *ctx, const char *args, char **reply);
+enum kith_status cmd_learn(const struct cmd_ctx *ctx, const char *args, char **reply);
+enum kith_status cmd_memory(const struct cmd_ctx *ctx, const char *args, char **reply);
+enum kith_status cmd_follow(const struct cmd_ctx *ctx, const char *args, char **reply);
+enum kith_status cmd_unfollow(const struct cmd_ctx *ctx, const char *args, char **reply);
+enum kith_status cmd_events(const struct cmd_ctx *ctx, const char *args, char **reply);
 
 /* "/word…" — a leading slash followed by a letter. */
 bool cmd_is_command(const char *text);

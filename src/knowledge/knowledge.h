@@ -180,6 +180,51 @@ void knowledge_enrich_user_active(struct knowledge_enricher *ke, int64_t at);
 char *knowledge_enrich_query(const char *name, const char *tagline, const char *const *facts,
 			     size_t nfacts, size_t briefing_facts, int year);
 
+/* ---- proactive agents: /learn (learn.c) ---------------------------------- */
+
+/* The LearnAgent: for each /learn prompt, one web search per run, each
+ * query written by the util model from the topic and the answers so far.
+ * It waits until the prompt's earlier searches have been extracted, so the
+ * cycle is search → extraction → search; the prompt completes when its
+ * searches are spent or the model has no further query (the notifier then
+ * announces it). */
+struct knowledge_learn_deps {
+	struct store *st;                  /* used only from the job's thread */
+	struct llm_client *llm;            /* the util role writes the queries */
+	const struct search_opts *search;  /* NULL or no Perplexity key: never due */
+	struct sched_budget *budget;       /* optional: one SCHED_SPEND_LLM per query */
+	int64_t (*now_ms)(void *ctx);      /* NULL: clock_now_ms */
+	void *now_ctx;
+};
+
+struct knowledge_learner;
+
+/* Copies deps (pointers stay borrowed); free with knowledge_learner_free. */
+struct knowledge_learner *knowledge_learner_new(const struct knowledge_learn_deps *deps);
+void knowledge_learner_free(struct knowledge_learner *kl);
+
+/* The scheduler's callbacks; ctx is the struct knowledge_learner *.  due:
+ * store counts only, never the model.  run: one step of the oldest active
+ * prompt whose searches are all extracted — one query and one search
+ * (trigger learn_command, linked to the prompt), or completing the prompt.
+ * SCHED_NO_WORK when no prompt can step; SCHED_CANCELLED leaves the prompt
+ * as it was (a search that did finish is kept and counted). */
+bool knowledge_learn_due(void *ctx, int64_t now_ms);
+enum sched_outcome knowledge_learn_run(void *ctx, const struct cancel *cancel);
+
+#define LEARN_QUERY_MAX 400  /* bytes of a generated query kept */
+
+/* Parse the model's {"query": string|null} from any bytes (code fences and
+ * prose around the object tolerated).  *query receives the trimmed query
+ * (caller frees; control characters become spaces, at most
+ * LEARN_QUERY_MAX bytes cut at a UTF-8 boundary) or NULL when it is null,
+ * empty or missing — "nothing more to search".  KITH_EPROTO (and *query
+ * NULL) when there is no JSON object at all. */
+enum kith_status knowledge_learn_parse_query(const char *p, size_t n, char **query,
+					     char **why) KITH_MUST_CHECK;
+/* The JSON schema sent with the query request. */
+const char *knowledge_learn_schema_text(void);
+
 /* ---- the model's reply ---------------------------------------------------- */
 
 enum knowledge_sentiment { KX_NEUTRAL = 0, KX_POSITIVE, KX_NEGATIVE };

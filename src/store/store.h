@@ -682,6 +682,12 @@ enum kith_status store_learn_prompt_progress(struct store *st, int64_t prompt_id
 enum kith_status store_learn_prompt_facts(struct store *st, int64_t prompt_id,
 					  struct store_fact **out, size_t *n,
 					  char **why) KITH_MUST_CHECK;
+/* The searches a learn prompt made, oldest first: *queries and *responses
+ * (n each; "" for a failed search's answer) — free each with
+ * store_strings_free (store/learn_logs.c). */
+enum kith_status store_learn_prompt_searches(struct store *st, int64_t prompt_id,
+					     char ***queries, char ***responses, size_t *n,
+					     char **why) KITH_MUST_CHECK;
 /* entities.last_notified_at / last_enriched_at = at. */
 enum kith_status store_entity_notified(struct store *st, int64_t id, int64_t at,
 				       char **why) KITH_MUST_CHECK;
@@ -692,6 +698,21 @@ enum kith_status store_entity_fact_counts(struct store *st, int64_t id, size_t *
 /* Engagements with an entity created after `since`. */
 enum kith_status store_engagements_since(struct store *st, int64_t entity_id, int64_t since,
 					 size_t *n, char **why) KITH_MUST_CHECK;
+/* For the slash commands (store/knowledge_cmds.c).  The follow prompts of
+ * `user`, oldest first (the numbering /follow and /unfollow share). */
+enum kith_status store_follow_prompts_for_user(struct store *st, const char *user,
+					       struct store_follow_prompt **out, size_t *n,
+					       char **why) KITH_MUST_CHECK;
+/* /unfollow: delete a follow prompt with its events (and their entity
+ * links) in one transaction; *events (may be NULL) receives how many went.
+ * KITH_ENOTFOUND when there is no such prompt. */
+enum kith_status store_follow_prompt_forget(struct store *st, int64_t id, size_t *events,
+					    char **why) KITH_MUST_CHECK;
+/* Up to `limit` (0 = all) events of `user`, newest published first, without
+ * embeddings (free with store_events_free). */
+enum kith_status store_events_for_user(struct store *st, const char *user, size_t limit,
+				       struct store_event **out, size_t *n,
+				       char **why) KITH_MUST_CHECK;
 
 /* User cron schedules (the cron text is parsed by sched/). */
 struct store_user_schedule {

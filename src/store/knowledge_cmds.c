@@ -1,0 +1,132 @@
+/* knowledge_cmds.c — the rows behind the knowledge slash commands (/follow,
+ * /unfollow, /events; cmd/cmd_follow.c).
+ *
+ * The commands number rows for the person, so every listing here has a
+ * fixed order that does not depend on background work: follow prompts
+ * oldest first (a new /follow appends, so the numbers seen earlier stay
+ * valid), events newest published first.  Unfollowing removes the prompt's
+ * events with it, as Penny did, in one transaction. */
+#include "store/store_int.h"
+
+#include "core/alloc.h"
+
+#include <string.h>
+
+enum kith_status store_follow_prompts_for_user(struct store *st, const char *user,
+					       struct store_follow_prompt **out, size_t *n,
+					       char **why)
+{
+	sqlite3_stmt *s = NULL;
+	size_t cap = 0;
+	enum kith_status rc = KITH_OK;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT id, user, prompt, query_terms, cron, timezone,"
+				       " created_at, last_polled_at, last_notified_at"
+				       " FROM follow_prompts WHERE user = ?"
+				       " ORDER BY created_at, id", -1, &s, NULL) != SQLITE_OK)
+		return store_fail(st, why, "reading follow prompts");
+	store_bind_text(s, 1, user);
+	while (store_next_row(st, s, &rc, why, "reading follow prompts")) {
+		struct store_follow_prompt *p;
+
+		*out = xgrow(*out, &cap, *n + 1, sizeof(**out));
+		p = &(*out)[(*n)++];
+		memset(p, 0, sizeof(*p));
+		p->id = sqlite3_column_int64(s, 0);
+		p->user = store_column_dup(s, 1);
+		p->prompt = store_column_dup(s, 2);
+		p->query_terms = store_column_dup(s, 3);
+		p->cron = store_column_dup(s, 4);
+		p->timezone = store_column_dup(s, 5);
+		p->created_at = sqlite3_column_int64(s, 6);
+		p->last_polled_at = sqlite3_column_int64(s, 7);
+		p->last_notified_at = sqlite3_column_int64(s, 8);
+	}
+	if (rc) {
+		store_follow_prompts_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+static enum kith_status delete_by_id(struct store *st, const char *sql, int64_t id,
+				     size_t *changed, char **why, const char *doing)
+{
+	sqlite3_stmt *s = NULL;
+	enum kith_status rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return store_fail(st, why, doing);
+	sqlite3_bind_int64(s, 1, id);
+	rc = store_step_done(st, s, why, doing);
+	if (rc == KITH_OK && changed)
+		*changed = (size_t)sqlite3_changes(st->db);
+	return rc;
+}
+
+enum kith_status store_follow_prompt_forget(struct store *st, int64_t id, size_t *events,
+					    char **why)
+{
+	size_t nev = 0, np = 0;
+	enum kith_status rc;
+
+	rc = store_knowledge_begin(st, why);
+	if (rc)
+		return rc;
+	/* Event links go with the events (ON DELETE CASCADE). */
+	rc = delete_by_id(st, "DELETE FROM events WHERE follow_prompt_id = ?", id, &nev, why,
+			  "deleting a follow prompt's events");
+	if (rc == KITH_OK)
+		rc = delete_by_id(st, "DELETE FROM follow_prompts WHERE id = ?", id, &np, why,
+				  "deleting a follow prompt");
+	if (rc == KITH_OK && np == 0)
+		rc = kith_why(why, KITH_ENOTFOUND, "no follow prompt %lld", (long long)id);
+	rc = store_knowledge_end(st, rc, why);
+	if (rc == KITH_OK && events)
+		*events = nev;
+	return rc;
+}
+
+enum kith_status store_events_for_user(struct store *st, const char *user, size_t limit,
+				       struct store_event **out, size_t *n, char **why)
+{
+	sqlite3_stmt *s = NULL;
+	size_t cap = 0;
+	enum kith_status rc = KITH_OK;
+
+	*out = NULL;
+	*n = 0;
+	/* No embeddings: the commands only print. */
+	if (sqlite3_prepare_v2(st->db, "SELECT id, user, follow_prompt_id, headline, summary, url,"
+				       " published_at, created_at, notified_at FROM events"
+				       " WHERE user = ? ORDER BY published_at DESC, id DESC"
+				       " LIMIT ?", -1, &s, NULL) != SQLITE_OK)
+		return store_fail(st, why, "reading events");
+	store_bind_text(s, 1, user);
+	sqlite3_bind_int64(s, 2, limit ? (sqlite3_int64)limit : -1);
+	while (store_next_row(st, s, &rc, why, "reading events")) {
+		struct store_event *e;
+
+		*out = xgrow(*out, &cap, *n + 1, sizeof(**out));
+		e = &(*out)[(*n)++];
+		memset(e, 0, sizeof(*e));
+		e->id = sqlite3_column_int64(s, 0);
+		e->user = store_column_dup(s, 1);
+		e->follow_prompt_id = sqlite3_column_int64(s, 2);
+		e->headline = store_column_dup(s, 3);
+		e->summary = store_column_dup(s, 4);
+		e->url = store_column_dup(s, 5);
+		e->published_at = sqlite3_column_int64(s, 6);
+		e->created_at = sqlite3_column_int64(s, 7);
+		e->notified_at = sqlite3_column_int64(s, 8);
+	}
+	if (rc) {
+		store_events_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
