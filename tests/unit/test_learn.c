@@ -374,26 +374,29 @@ static void test_command(void)
 
 /* ---- the parser ----------------------------------------------------------- */
 
+/* Parse a string literal (its length without the NUL). */
+#define PARSE(lit, ...) knowledge_learn_parse_query(lit, sizeof(lit) - 1, __VA_ARGS__)
+
 static void test_parse_query(void)
 {
 	char *q = NULL, *why = NULL, big[1200];
 
-	CHECK_EQ(knowledge_learn_parse_query("{\"query\": \"  a b \"}", 19, &q, &why), KITH_OK);
+	CHECK_EQ(PARSE("{\"query\": \"  a b \"}", &q, &why), KITH_OK);
 	CHECK_STR(q, "a b");
 	free(q);
-	CHECK_EQ(knowledge_learn_parse_query("Sure!\n{\"query\":\"x\\ny\"} ok", 27, &q, &why),
+	CHECK_EQ(PARSE("Sure!\n{\"query\":\"x\\ny\"} ok", &q, &why),
 		 KITH_OK);
 	CHECK_STR(q, "x y");
 	free(q);
-	CHECK_EQ(knowledge_learn_parse_query("{\"query\": null}", 15, &q, &why), KITH_OK);
+	CHECK_EQ(PARSE("{\"query\": null}", &q, &why), KITH_OK);
 	CHECK(q == NULL);
-	CHECK_EQ(knowledge_learn_parse_query("{\"query\": \" \"}", 14, &q, &why), KITH_OK);
+	CHECK_EQ(PARSE("{\"query\": \" \"}", &q, &why), KITH_OK);
 	CHECK(q == NULL);
-	CHECK_EQ(knowledge_learn_parse_query("{\"other\": 1}", 12, &q, &why), KITH_OK);
+	CHECK_EQ(PARSE("{\"other\": 1}", &q, &why), KITH_OK);
 	CHECK(q == NULL);
-	CHECK_EQ(knowledge_learn_parse_query("{\"query\": 7}", 12, &q, &why), KITH_OK);
+	CHECK_EQ(PARSE("{\"query\": 7}", &q, &why), KITH_OK);
 	CHECK(q == NULL);
-	CHECK_EQ(knowledge_learn_parse_query("no json", 7, &q, NULL), KITH_EPROTO);
+	CHECK_EQ(PARSE("no json", &q, NULL), KITH_EPROTO);
 	CHECK(q == NULL);
 	CHECK_EQ(knowledge_learn_parse_query(NULL, 0, &q, NULL), KITH_EPROTO);
 	memcpy(big, "{\"query\":\"", 10);
