@@ -322,6 +322,14 @@ struct worker {
 	int failures;
 };
 
+/* Count a failed request and say which one and why (a rare one under load
+ * must be diagnosable from the CI log). */
+static void concurrent_failure(struct worker *w, const char *what, int status, struct buf *b)
+{
+	w->failures++;
+	fprintf(stderr, "worker %d: %s answered %d: %.300s\n", w->index, what, status, buf_str(b));
+}
+
 /* Each worker ingests into its own column, queries and reads, at once. */
 static void *concurrent_client(void *arg)
 {
@@ -334,16 +342,18 @@ static void *concurrent_client(void *arg)
 		char *req = xasprintf("[%s]", rec);
 		char path[96];
 
-		if (him_http(&srv, "POST", "/v1/tiles", req, NULL, &b) != 201)
-			w->failures++;
-		if (him_http(&srv, "POST", "/v1/query",
-			     "{\"goal\":\"concurrent worker\",\"snapshot_id\":\"snp_test\","
-			     "\"budget_ms\":50,\"level_range\":[0,0]}", NULL, &b) != 200)
-			w->failures++;
+		int status;
+
+		if ((status = him_http(&srv, "POST", "/v1/tiles", req, NULL, &b)) != 201)
+			concurrent_failure(w, "POST /v1/tiles", status, &b);
+		if ((status = him_http(&srv, "POST", "/v1/query",
+				       "{\"goal\":\"concurrent worker\",\"snapshot_id\":\"snp_test\","
+				       "\"budget_ms\":50,\"level_range\":[0,0]}", NULL, &b)) != 200)
+			concurrent_failure(w, "POST /v1/query", status, &b);
 		snprintf(path, sizeof(path), "/v1/tiles/kv_cache/snp_test/0/%d/%d", 100 + w->index,
 			 round);
-		if (him_http(&srv, "GET", path, NULL, NULL, &b) != 200)
-			w->failures++;
+		if ((status = him_http(&srv, "GET", path, NULL, NULL, &b)) != 200)
+			concurrent_failure(w, path, status, &b);
 		free(req);
 		free(rec);
 	}
