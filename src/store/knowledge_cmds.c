@@ -12,46 +12,6 @@
 
 #include <string.h>
 
-enum kith_status store_follow_prompts_for_user(struct store *st, const char *user,
-					       struct store_follow_prompt **out, size_t *n,
-					       char **why)
-{
-	sqlite3_stmt *s = NULL;
-	size_t cap = 0;
-	enum kith_status rc = KITH_OK;
-
-	*out = NULL;
-	*n = 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT id, user, prompt, query_terms, cron, timezone,"
-				       " created_at, last_polled_at, last_notified_at"
-				       " FROM follow_prompts WHERE user = ?"
-				       " ORDER BY created_at, id", -1, &s, NULL) != SQLITE_OK)
-		return store_fail(st, why, "reading follow prompts");
-	store_bind_text(s, 1, user);
-	while (store_next_row(st, s, &rc, why, "reading follow prompts")) {
-		struct store_follow_prompt *p;
-
-		*out = xgrow(*out, &cap, *n + 1, sizeof(**out));
-		p = &(*out)[(*n)++];
-		memset(p, 0, sizeof(*p));
-		p->id = sqlite3_column_int64(s, 0);
-		p->user = store_column_dup(s, 1);
-		p->prompt = store_column_dup(s, 2);
-		p->query_terms = store_column_dup(s, 3);
-		p->cron = store_column_dup(s, 4);
-		p->timezone = store_column_dup(s, 5);
-		p->created_at = sqlite3_column_int64(s, 6);
-		p->last_polled_at = sqlite3_column_int64(s, 7);
-		p->last_notified_at = sqlite3_column_int64(s, 8);
-	}
-	if (rc) {
-		store_follow_prompts_free(*out, *n);
-		*out = NULL;
-		*n = 0;
-	}
-	return rc;
-}
-
 static enum kith_status delete_by_id(struct store *st, const char *sql, int64_t id,
 				     size_t *changed, char **why, const char *doing)
 {

@@ -176,9 +176,14 @@ enum kith_status store_follow_prompt_add(struct store *st, const struct store_fo
 	return store_step_insert(st, s, id, why, "adding a follow prompt");
 }
 
-enum kith_status store_follow_prompts_by_poll(struct store *st, const char *user,
-					      struct store_follow_prompt **out, size_t *n,
-					      char **why)
+#define FOLLOW_COLUMNS \
+	"SELECT id, user, prompt, query_terms, cron, timezone, created_at, last_polled_at," \
+	" last_notified_at FROM follow_prompts"
+
+/* Run `sql` (FOLLOW_COLUMNS …, with the user bound as ?1) into *out. */
+static enum kith_status read_follow_prompts(struct store *st, const char *sql, const char *user,
+					    struct store_follow_prompt **out, size_t *n,
+					    char **why)
 {
 	sqlite3_stmt *s = NULL;
 	size_t cap = 0;
@@ -186,11 +191,7 @@ enum kith_status store_follow_prompts_by_poll(struct store *st, const char *user
 
 	*out = NULL;
 	*n = 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT id, user, prompt, query_terms, cron, timezone,"
-				       " created_at, last_polled_at, last_notified_at"
-				       " FROM follow_prompts WHERE (?1 IS NULL OR user = ?1)"
-				       " ORDER BY last_polled_at IS NOT NULL, last_polled_at,"
-				       " created_at, id", -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
 		return store_fail(st, why, "reading follow prompts");
 	store_bind_text(s, 1, user);
 	while (store_next_row(st, s, &rc, why, "reading follow prompts")) {
@@ -198,6 +199,7 @@ enum kith_status store_follow_prompts_by_poll(struct store *st, const char *user
 
 		*out = xgrow(*out, &cap, *n + 1, sizeof(**out));
 		p = &(*out)[(*n)++];
+		memset(p, 0, sizeof(*p));
 		p->id = sqlite3_column_int64(s, 0);
 		p->user = store_column_dup(s, 1);
 		p->prompt = store_column_dup(s, 2);
@@ -214,6 +216,23 @@ enum kith_status store_follow_prompts_by_poll(struct store *st, const char *user
 		*n = 0;
 	}
 	return rc;
+}
+
+enum kith_status store_follow_prompts_by_poll(struct store *st, const char *user,
+					      struct store_follow_prompt **out, size_t *n,
+					      char **why)
+{
+	return read_follow_prompts(st, FOLLOW_COLUMNS " WHERE (?1 IS NULL OR user = ?1)"
+				   " ORDER BY last_polled_at IS NOT NULL, last_polled_at,"
+				   " created_at, id", user, out, n, why);
+}
+
+enum kith_status store_follow_prompts_for_user(struct store *st, const char *user,
+					       struct store_follow_prompt **out, size_t *n,
+					       char **why)
+{
+	return read_follow_prompts(st, FOLLOW_COLUMNS " WHERE user = ?1 ORDER BY created_at, id",
+				   user, out, n, why);
 }
 
 enum kith_status store_follow_prompt_polled(struct store *st, int64_t id, int64_t at,
