@@ -16,20 +16,51 @@ struct inbound;
 struct plugins;
 struct store;
 
+struct attachment;
+
+/* What a command hands back besides its text: files to attach (an image
+ * from /draw).  Add with cmd_attach; the dispatcher sends and frees them. */
+struct cmd_out {
+	struct attachment *att;
+	size_t natt;
+};
+
 struct cmd_ctx {
 	const struct agent_deps *deps;
 	struct store *st;          /* the calling thread's connection */
-	const struct inbound *ev;  /* the message that carried the command */
+	const struct inbound *ev;  /* the message that carried the command; NULL
+				    * from the console's CLI paths */
 	struct plugins *plugins;   /* plugin agents (plugin/plugin.h); NULL = none loaded */
+	struct cmd_out *out;       /* NULL = attachments are not wanted */
+};
+
+/* Who may run a command. */
+enum cmd_who {
+	CMD_ANYONE = 0,
+	CMD_OWNER = 1,             /* APPROVAL_USER_ID only (unset = nobody) */
 };
 
 struct cmd_entry {
-	const char *name;          /* without the slash */
+	const char *name;          /* without the slash, lower-case */
+	const char *aliases;       /* other names, space-separated; NULL = none */
 	const char *args;          /* usage of the arguments, "" for none */
 	const char *help;          /* one line */
+	enum cmd_who who;
+	/* NULL = always available.  Otherwise returns NULL when the command
+	 * can run here, or a sentence saying what to configure. */
+	const char *(*needs)(const struct cmd_ctx *ctx);
 	/* `args` is the trimmed text after the name (never NULL). */
 	enum kith_status (*run)(const struct cmd_ctx *ctx, const char *args, char **reply);
 };
+
+/* Attach a file to the command's reply (copies everything). */
+void cmd_attach(const struct cmd_ctx *ctx, const char *content_type, const char *filename,
+		const void *data, size_t len);
+void cmd_out_release(struct cmd_out *o);
+/* The author of the command (NULL when unknown). */
+const char *cmd_author(const struct cmd_ctx *ctx);
+/* Whether the author is the owner (APPROVAL_USER_ID; unset = nobody). */
+bool cmd_is_owner(const struct cmd_ctx *ctx);
 
 /* Commands defined in files of their own, for the table. */
 enum kith_status cmd_him_status(const struct cmd_ctx *ctx, const char *args, char **reply);
@@ -42,6 +73,26 @@ enum kith_status cmd_memory(const struct cmd_ctx *ctx, const char *args, char **
 enum kith_status cmd_follow(const struct cmd_ctx *ctx, const char *args, char **reply);
 enum kith_status cmd_unfollow(const struct cmd_ctx *ctx, const char *args, char **reply);
 enum kith_status cmd_events(const struct cmd_ctx *ctx, const char *args, char **reply);
+enum kith_status cmd_config(const struct cmd_ctx *ctx, const char *args, char **reply);
+enum kith_status cmd_forget(const struct cmd_ctx *ctx, const char *args, char **reply);
+enum kith_status cmd_test(const struct cmd_ctx *ctx, const char *args, char **reply);
+/* cmd_profile.c, cmd_mute.c */
+enum kith_status cmd_profile(const struct cmd_ctx *ctx, const char *args, char **reply);
+enum kith_status cmd_mute(const struct cmd_ctx *ctx, const char *args, char **reply);
+enum kith_status cmd_unmute(const struct cmd_ctx *ctx, const char *args, char **reply);
+/* cmd_draw.c */
+enum kith_status cmd_draw(const struct cmd_ctx *ctx, const char *args, char **reply);
+const char *cmd_draw_needs(const struct cmd_ctx *ctx);
+/* cmd_schedule.c */
+enum kith_status cmd_schedule(const struct cmd_ctx *ctx, const char *args, char **reply);
+enum kith_status cmd_unschedule(const struct cmd_ctx *ctx, const char *args, char **reply);
+/* cmd_github.c */
+enum kith_status cmd_bug(const struct cmd_ctx *ctx, const char *args, char **reply);
+enum kith_status cmd_feature(const struct cmd_ctx *ctx, const char *args, char **reply);
+const char *cmd_github_needs(const struct cmd_ctx *ctx);
+/* cmd_email.c */
+enum kith_status cmd_email(const struct cmd_ctx *ctx, const char *args, char **reply);
+const char *cmd_email_needs(const struct cmd_ctx *ctx);
 
 /* "/word…" — a leading slash followed by a letter. */
 bool cmd_is_command(const char *text);

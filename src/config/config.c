@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
@@ -70,6 +71,7 @@ static char *origin_phrase(const struct config *c, enum cfg_id id)
 	switch (s->src) {
 	case CFG_SRC_ENV: return xstrdup("environment");
 	case CFG_SRC_DOTENV: return xasprintf("%s:%d", c->files[s->file], s->line);
+	case CFG_SRC_DB: return xstrdup("/config");
 	default: return xstrdup("default");
 	}
 }
@@ -750,6 +752,7 @@ enum kith_status config_load(struct config **out, const char *const *envp, const
 	enum kith_status rc = KITH_OK;
 
 	*out = NULL;
+	pthread_mutex_init(&c->ovr_lock, NULL);
 	if (!envp)
 		envp = (const char *const *)environ;
 	if (!cwd) {
@@ -815,9 +818,23 @@ void config_free(struct config *c)
 	if (!c)
 		return;
 	for (size_t i = 0; i < CFG_COUNT_; i++) {
+		struct cfg_slot *o = atomic_load(&c->ovr[i]);
+
 		free(c->slot[i].text);
 		free_list(c->slot[i].list);
+		if (o) {
+			free(o->text);
+			free_list(o->list);
+			free(o);
+		}
 	}
+	for (size_t i = 0; i < c->nretired; i++) {
+		free(c->retired[i]->text);
+		free_list(c->retired[i]->list);
+		free(c->retired[i]);
+	}
+	free(c->retired);
+	pthread_mutex_destroy(&c->ovr_lock);
 	for (int i = 0; i < c->nfiles; i++) {
 		free(c->files[i]);
 		free(c->origins[i]);
@@ -830,19 +847,27 @@ void config_free(struct config *c)
 
 /* ---- access -------------------------------------------------------------- */
 
+const struct cfg_slot *cfg_slot_of(const struct config *c, enum cfg_id id)
+{
+	const struct cfg_slot *o;
+
+	KITH_ASSERT(c && (unsigned)id < CFG_COUNT_);
+	o = atomic_load_explicit(&((struct config *)c)->ovr[id], memory_order_acquire);
+	return o ? o : &c->slot[id];
+}
+
 static const struct cfg_slot *typed(const struct config *c, enum cfg_id id, enum cfg_type t,
 				    const char *what)
 {
 	KITH_ASSERT(c && (unsigned)id < CFG_COUNT_);
 	if (defs[id].type != t)
 		kith_bug(__FILE__, __LINE__, what);
-	return &c->slot[id];
+	return cfg_slot_of(c, id);
 }
 
 const char *config_str(const struct config *c, enum cfg_id id)
 {
-	KITH_ASSERT(c && (unsigned)id < CFG_COUNT_);
-	return c->slot[id].text;
+	return cfg_slot_of(c, id)->text;
 }
 
 long long config_int(const struct config *c, enum cfg_id id)
@@ -870,16 +895,19 @@ const char *const *config_list(const struct config *c, enum cfg_id id)
 
 bool config_is_set(const struct config *c, enum cfg_id id)
 {
-	KITH_ASSERT(c && (unsigned)id < CFG_COUNT_);
-	return c->slot[id].src == CFG_SRC_ENV || c->slot[id].src == CFG_SRC_DOTENV;
+	enum cfg_src src = cfg_slot_of(c, id)->src;
+
+	return src == CFG_SRC_ENV || src == CFG_SRC_DOTENV || src == CFG_SRC_DB;
 }
 
 const char *config_origin(const struct config *c, enum cfg_id id)
 {
-	KITH_ASSERT(c && (unsigned)id < CFG_COUNT_);
-	switch (c->slot[id].src) {
+	const struct cfg_slot *s = cfg_slot_of(c, id);
+
+	switch (s->src) {
 	case CFG_SRC_ENV: return "environment";
-	case CFG_SRC_DOTENV: return c->origins[c->slot[id].file];
+	case CFG_SRC_DOTENV: return c->origins[s->file];
+	case CFG_SRC_DB: return "database (/config)";
 	default: return "default";
 	}
 }
@@ -897,4 +925,103 @@ const char *config_db_path(const struct config *c)
 const char *config_him_dir(const struct config *c)
 {
 	return c->him_dir;
+}
+
+/* ---- runtime overrides (the /config layer) ------------------------------- */
+
+bool config_runtime_settable(enum cfg_id id)
+{
+	return (unsigned)id < CFG_COUNT_ && (defs[id].flags & CFG_RUNTIME) != 0;
+}
+
+/* Parse `text` for setting `id` into a fresh heap slot (src = DB). */
+static enum kith_status parse_alone(enum cfg_id id, const char *text, struct cfg_slot **out,
+				    char **why)
+{
+	struct config *tmp;
+	enum kith_status rc;
+
+	*out = NULL;
+	if ((unsigned)id >= CFG_COUNT_)
+		return kith_why(why, KITH_EINVAL, "no such setting");
+	if (!text || !*text)
+		return kith_why(why, KITH_ECONFIG, "%s: a value is needed", defs[id].name);
+	tmp = xcalloc(1, sizeof(*tmp));
+	tmp->slot[id].text = xstrdup(text);
+	tmp->slot[id].src = CFG_SRC_DB;
+	rc = parse_slot(tmp, id, why);
+	if (rc == KITH_OK) {
+		*out = xmalloc(sizeof(**out));
+		**out = tmp->slot[id];
+	} else {
+		free(tmp->slot[id].text);
+		free_list(tmp->slot[id].list);
+	}
+	free(tmp);
+	return rc;
+}
+
+enum kith_status config_check_value(enum cfg_id id, const char *text, char **norm, char **why)
+{
+	struct cfg_slot *s = NULL;
+	enum kith_status rc = parse_alone(id, text, &s, why);
+
+	if (norm)
+		*norm = NULL;
+	if (rc)
+		return rc;
+	if (norm) {
+		*norm = s->text;
+		s->text = NULL;
+	}
+	free(s->text);
+	free_list(s->list);
+	free(s);
+	return KITH_OK;
+}
+
+static void retire(struct config *c, struct cfg_slot *old)
+{
+	if (!old)
+		return;
+	c->retired = xgrow(c->retired, &c->retired_cap, c->nretired + 1, sizeof(*c->retired));
+	c->retired[c->nretired++] = old;
+}
+
+enum kith_status config_override(const struct config *cc, enum cfg_id id, const char *text,
+				 char **why)
+{
+	struct config *c = (struct config *)cc;   /* the override layer is interior state */
+	struct cfg_slot *s = NULL, *old;
+	enum kith_status rc;
+
+	if (!config_runtime_settable(id))
+		return kith_why(why, KITH_EINVAL, "%s can't be changed while kith runs",
+				(unsigned)id < CFG_COUNT_ ? defs[id].name : "that setting");
+	if (text && (rc = parse_alone(id, text, &s, why)) != KITH_OK)
+		return rc;
+	pthread_mutex_lock(&c->ovr_lock);
+	old = atomic_exchange_explicit(&c->ovr[id], s, memory_order_acq_rel);
+	if (old && s && old->text && s->text && strcmp(old->text, s->text) == 0) {
+		/* Unchanged: keep the old slot, drop the new one. */
+		atomic_store_explicit(&c->ovr[id], old, memory_order_release);
+		free(s->text);
+		free_list(s->list);
+		free(s);
+	} else {
+		retire(c, old);
+	}
+	pthread_mutex_unlock(&c->ovr_lock);
+	return KITH_OK;
+}
+
+bool config_is_overridden(const struct config *c, enum cfg_id id)
+{
+	return cfg_slot_of(c, id)->src == CFG_SRC_DB;
+}
+
+const char *config_base_text(const struct config *c, enum cfg_id id)
+{
+	KITH_ASSERT(c && (unsigned)id < CFG_COUNT_);
+	return c->slot[id].text;
 }

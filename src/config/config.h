@@ -29,6 +29,7 @@ enum cfg_type {
 };
 
 #define CFG_SECRET 0x1u   /* masked in output and logs */
+#define CFG_RUNTIME 0x8u  /* may be changed while kith runs (/config) */
 
 enum cfg_id {
 #define X(name, type, def, min, max, choices, flags, group, help) CFG_##name,
@@ -72,6 +73,26 @@ const char *const *config_list(const struct config *c, enum cfg_id id);
 bool config_is_set(const struct config *c, enum cfg_id id); /* env or .env gave it */
 /* "default", "environment" or ".env (/path/to/.env)". */
 const char *config_origin(const struct config *c, enum cfg_id id);
+
+/* ---- Runtime overrides (Penny's /config) ----------------------------------
+ * A setting flagged CFG_RUNTIME may be overridden while kith runs; the
+ * override wins over the environment, .env and the default, and every
+ * accessor sees it at once (readers on other threads see the old or the new
+ * value, never a torn one; strings stay valid until config_free).  The
+ * overrides are kept in the database's runtime_config table and applied by
+ * config_runtime_sync (config/runtime.c). */
+bool config_runtime_settable(enum cfg_id id);
+/* Validate `text` for `id` exactly as config_load would.  *norm (may be
+ * NULL) receives the normalised text (heap). */
+enum kith_status config_check_value(enum cfg_id id, const char *text, char **norm,
+				    char **why) KITH_MUST_CHECK;
+/* Set (text) or remove (text NULL) the override of a CFG_RUNTIME setting.
+ * The config is logically const: only its override layer changes. */
+enum kith_status config_override(const struct config *c, enum cfg_id id, const char *text,
+				 char **why) KITH_MUST_CHECK;
+bool config_is_overridden(const struct config *c, enum cfg_id id);
+/* The value without any override (environment, .env or default). */
+const char *config_base_text(const struct config *c, enum cfg_id id);
 
 /* Derived paths (owned by the config). */
 const char *config_data_dir(const struct config *c);

@@ -7,6 +7,7 @@
 #ifndef KITH_CONFIG_INT_H
 #define KITH_CONFIG_INT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -17,6 +18,7 @@ enum cfg_src {
 	CFG_SRC_DEFAULT,
 	CFG_SRC_ENV,
 	CFG_SRC_DOTENV,     /* file index in `file` */
+	CFG_SRC_DB,         /* a runtime override (/config, config_override) */
 };
 
 struct cfg_slot {
@@ -41,7 +43,18 @@ struct config {
 	char *db_path;
 	char *him_dir;
 	bool db_postgres;              /* DATABASE_URL names a PostgreSQL server */
+	/* Runtime overrides: a slot per overridden setting, swapped in
+	 * atomically so readers on any thread see the old or the new value.
+	 * A replaced slot is kept (retired) until config_free, because a
+	 * reader may still hold its strings. */
+	struct cfg_slot *_Atomic ovr[CFG_COUNT_];
+	pthread_mutex_t ovr_lock;
+	struct cfg_slot **retired;
+	size_t nretired, retired_cap;
 };
+
+/* The slot a reader should use: the override when there is one. */
+const struct cfg_slot *cfg_slot_of(const struct config *c, enum cfg_id id);
 
 /* dotenv_parse with the line number of each pair.  On a malformed line
  * returns KITH_EINVAL with *errline set and *errmsg a static string. */

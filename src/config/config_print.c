@@ -36,12 +36,14 @@ static void put_value(FILE *out, const char *s)
 
 static void put_origin(const struct config *c, enum cfg_id id, FILE *out)
 {
-	const struct cfg_slot *s = &c->slot[id];
+	const struct cfg_slot *s = cfg_slot_of(c, id);
 
 	if (s->src == CFG_SRC_DOTENV)
 		fprintf(out, "   (%s:%d)\n", c->files[s->file], s->line);
 	else if (s->src == CFG_SRC_ENV)
 		fputs("   (environment)\n", out);
+	else if (s->src == CFG_SRC_DB)
+		fputs("   (database, /config)\n", out);
 	else
 		fputs("   (default)\n", out);
 }
@@ -62,7 +64,7 @@ static void print_setting(const struct config *c, enum cfg_id id, int width,
 			  const char **pending_group, FILE *out)
 {
 	const struct cfg_def *d = config_def(id);
-	const struct cfg_slot *s = &c->slot[id];
+	const struct cfg_slot *s = cfg_slot_of(c, id);
 
 	if (!s->text && !(d->flags & CFG_SECRET))
 		return;
@@ -159,7 +161,7 @@ void config_register_secrets(const struct config *c)
 {
 	for (size_t i = 0; i < CFG_COUNT_; i++) {
 		const struct cfg_def *d = config_def((enum cfg_id)i);
-		const char *text = c->slot[i].text;
+		const char *text = cfg_slot_of(c, (enum cfg_id)i)->text;
 		char *pw;
 
 		if (!text || !config_is_set(c, (enum cfg_id)i))

@@ -414,7 +414,8 @@ enum kith_status store_user_schedule_add(struct store *st,
 	if (!u->user || !u->cron || !u->prompt)
 		return kith_why(why, KITH_EINVAL, "a schedule needs a user, a cron and a prompt");
 	if (sqlite3_prepare_v2(st->db, "INSERT INTO user_schedules(user, cron, timezone, prompt,"
-				       " description, created_at) VALUES (?, ?, ?, ?, ?, ?)", -1, &s,
+				       " description, created_at, channel, conversation)"
+				       " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", -1, &s,
 			       NULL) != SQLITE_OK)
 		return store_fail(st, why, "adding a schedule");
 	store_bind_text(s, 1, u->user);
@@ -423,6 +424,8 @@ enum kith_status store_user_schedule_add(struct store *st,
 	store_bind_text(s, 4, u->prompt);
 	store_bind_text(s, 5, u->description ? u->description : "");
 	sqlite3_bind_int64(s, 6, clock_now_ms());
+	store_bind_text(s, 7, u->channel);
+	store_bind_text(s, 8, u->conversation);
 	return store_step_insert(st, s, id, why, "adding a schedule");
 }
 
@@ -437,7 +440,7 @@ enum kith_status store_user_schedules_list(struct store *st, const char *user,
 	*out = NULL;
 	*n = 0;
 	if (sqlite3_prepare_v2(st->db, "SELECT id, user, cron, timezone, prompt, description,"
-				       " created_at, last_fired_at FROM user_schedules"
+				       " created_at, last_fired_at, channel, conversation FROM user_schedules"
 				       " WHERE (?1 IS NULL OR user = ?1) ORDER BY created_at, id",
 			       -1, &s, NULL) != SQLITE_OK)
 		return store_fail(st, why, "reading schedules");
@@ -455,6 +458,8 @@ enum kith_status store_user_schedules_list(struct store *st, const char *user,
 		u->description = store_column_dup(s, 5);
 		u->created_at = sqlite3_column_int64(s, 6);
 		u->last_fired_at = sqlite3_column_int64(s, 7);
+		u->channel = store_column_dup(s, 8);
+		u->conversation = store_column_dup(s, 9);
 	}
 	if (rc) {
 		store_user_schedules_free(*out, *n);
@@ -484,6 +489,8 @@ void store_user_schedules_free(struct store_user_schedule *rows, size_t n)
 		free(rows[i].timezone);
 		free(rows[i].prompt);
 		free(rows[i].description);
+		free(rows[i].channel);
+		free(rows[i].conversation);
 	}
 	free(rows);
 }

@@ -314,6 +314,36 @@ static const char m0008_reactions[] =
 	"CREATE INDEX reactions_by_target ON reactions(target_message_id);"
 	"CREATE INDEX reactions_unprocessed ON reactions(processed, id);";
 
+/* Commands and runtime settings (issue 8): /config values kept in the
+ * database (they win over the environment), the command log (command
+ * output never enters the conversation), who muted proactive messages, and
+ * where a /schedule was made so its result goes back there. */
+static const char m0009_commands[] =
+	"CREATE TABLE runtime_config ("
+	" key TEXT PRIMARY KEY,"
+	" value TEXT NOT NULL,"
+	" updated_at INTEGER NOT NULL,"
+	" updated_by TEXT"
+	");"
+	"CREATE TABLE command_log ("
+	" id INTEGER PRIMARY KEY,"
+	" at INTEGER NOT NULL,"
+	" channel TEXT NOT NULL,"
+	" conversation TEXT NOT NULL,"
+	" author_id TEXT,"
+	" command TEXT NOT NULL,"
+	" args TEXT NOT NULL DEFAULT '',"
+	" status TEXT NOT NULL,"   /* "ok" or the error's name */
+	" reply TEXT"
+	");"
+	"CREATE INDEX command_log_by_at ON command_log(at);"
+	"CREATE TABLE user_mutes ("
+	" user TEXT PRIMARY KEY,"
+	" muted_at INTEGER NOT NULL"
+	");"
+	"ALTER TABLE user_schedules ADD COLUMN channel TEXT;"
+	"ALTER TABLE user_schedules ADD COLUMN conversation TEXT;";
+
 const struct migration store_migrations[] = {
 	{ 1, "messages", m0001_messages },
 	{ 2, "llm_calls", m0002_llm_calls },
@@ -323,6 +353,7 @@ const struct migration store_migrations[] = {
 	{ 6, "search_log", m0006_search_log },
 	{ 7, "knowledge", m0007_knowledge },
 	{ 8, "reactions", m0008_reactions },
+	{ 9, "commands", m0009_commands },
 };
 
 const size_t store_migrations_count = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -718,10 +718,13 @@ enum kith_status store_events_for_user(struct store *st, const char *user, size_
 struct store_user_schedule {
 	int64_t id;
 	char *user, *cron, *timezone, *prompt, *description;
+	char *channel, *conversation;   /* where it was made (NULL on rows from
+					 * before migration 9) */
 	int64_t created_at, last_fired_at;
 };
 struct store_user_schedule_new {
 	const char *user, *cron, *timezone, *prompt, *description;  /* tz NULL = UTC */
+	const char *channel, *conversation;                          /* may be NULL */
 };
 enum kith_status store_user_schedule_add(struct store *st,
 					 const struct store_user_schedule_new *s, int64_t *id,
@@ -749,5 +752,48 @@ enum kith_status store_user_profile_put(struct store *st, const char *user,
 					const struct store_user_profile *p,
 					char **why) KITH_MUST_CHECK;
 void store_user_profile_release(struct store_user_profile *p);
+
+/* ---- commands and runtime settings (store/commands.c) ------------------ */
+
+/* /config values kept in the database: key → value text. */
+struct store_setting {
+	char *key, *value, *updated_by;
+	int64_t updated_at;
+};
+/* Every row, by key (free with store_settings_free). */
+enum kith_status store_settings_list(struct store *st, struct store_setting **out, size_t *n,
+				     char **why) KITH_MUST_CHECK;
+void store_settings_free(struct store_setting *rows, size_t n);
+/* Insert or replace.  `by` (may be NULL) is who changed it. */
+enum kith_status store_setting_put(struct store *st, const char *key, const char *value,
+				   const char *by, char **why) KITH_MUST_CHECK;
+/* KITH_ENOTFOUND when there was no row. */
+enum kith_status store_setting_delete(struct store *st, const char *key,
+				      char **why) KITH_MUST_CHECK;
+/* SQLite's data_version of this connection: changes when another
+ * connection commits (a cheap "did anything change?" check). */
+int64_t store_data_version(struct store *st);
+
+/* One command run, for the command log. */
+struct store_command_run {
+	const char *channel, *conversation, *author_id;
+	const char *command;   /* without the slash */
+	const char *args;      /* may be NULL */
+	const char *status;    /* "ok" or the error */
+	const char *reply;     /* may be NULL */
+	int64_t at;            /* 0 = now */
+};
+enum kith_status store_command_log_add(struct store *st, const struct store_command_run *r,
+				       char **why) KITH_MUST_CHECK;
+/* Rows in the command log (tests, /debug). */
+enum kith_status store_command_log_count(struct store *st, int64_t *n,
+					 char **why) KITH_MUST_CHECK;
+
+/* /mute: a muted person gets no proactive messages (scheduled tasks still
+ * run).  store_user_mute returns KITH_EEXIST when already muted; unmute
+ * KITH_ENOTFOUND when not muted. */
+enum kith_status store_user_mute(struct store *st, const char *user, char **why) KITH_MUST_CHECK;
+enum kith_status store_user_unmute(struct store *st, const char *user, char **why) KITH_MUST_CHECK;
+bool store_user_muted(struct store *st, const char *user);
 
 #endif

@@ -27,7 +27,7 @@ static void test_piped_conversation(void)
 	CHECK_EQ(r.exit_code, 0);
 	CHECK_CONTAINS(r.out, "First reply.\n");
 	CHECK_CONTAINS(r.out, "Commands:\n/commands");
-	CHECK_CONTAINS(r.out, "/help [command]");
+	CHECK_CONTAINS(r.out, "/commands [command]");
 	CHECK_CONTAINS(r.out, "Unknown command /nope");
 	CHECK_CONTAINS(r.out, "Second reply.\n");
 	/* In order: the second reply comes after the command output. */
