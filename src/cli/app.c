@@ -4,6 +4,7 @@
  * anything is touched), then secrets are registered with the logger before
  * the first log line, then the data directory, database and LLM client. */
 #include "cli/cli.h"
+#include "config/runtime.h"
 #include "agent/tools.h"
 #include "config/config.h"
 #include "core/alloc.h"
@@ -82,6 +83,11 @@ static int open_store(struct app *app)
 	}
 	if (applied)
 		log_info("store", "applied %d migration(s) to %s", applied, config_db_path(app->cfg));
+	/* Values saved with /config win over .env and the environment. */
+	if (config_runtime_sync(app->cfg, app->st, NULL, &why) != KITH_OK) {
+		log_warn("config", "could not read saved settings: %s", why);
+		free(why);
+	}
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "channel/channel.h"
 #include "config/config.h"
+#include "config/runtime.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/tz.h"
@@ -34,6 +35,10 @@ struct background {
 	struct knowledge_learner *kl;
 	bg_channel_fn channel;          /* the running channel called NAME */
 	void *channel_ud;
+	const struct config *cfg;
+	int64_t cfg_version;            /* database version last synced */
+	size_t periodic[8];             /* jobs on MAINTENANCE_INTERVAL_SECONDS */
+	size_t nperiodic;
 };
 
 /* Networks a proactive message may go out on, in order of preference. */
@@ -139,6 +144,44 @@ static void person_wrote(void *ud, const char *user, int64_t at)
 		knowledge_enrich_user_active(bg->ke, at);
 }
 
+/* Settings changed with /config (here or by another process sharing the
+ * database) reach every job before the next tick. */
+static void apply_settings(void *ud)
+{
+	struct background *bg = ud;
+	const struct config *cfg = bg->cfg;
+	struct knowledge_params kp;
+	struct knowledge_notify_params np;
+	struct event_params ep;
+	const char *hours = config_str(cfg, CFG_PROACTIVE_ACTIVE_HOURS);
+	int from = -1, to = -1;
+	char *why = NULL;
+
+	if (config_runtime_sync(cfg, bg->st, &bg->cfg_version, &why) != KITH_OK) {
+		log_warn("config", "could not read saved settings: %s", why);
+		free(why);
+		why = NULL;
+	}
+	knowledge_params_from_config(&kp, cfg);
+	knowledge_notify_params_from_config(&np, cfg);
+	event_params_from_config(&ep, cfg);
+	knowledge_extractor_set_params(bg->kx, &kp);
+	knowledge_notifier_set_params(bg->kn, &kp, &np);
+	knowledge_enricher_set_params(bg->ke, &kp, &np);
+	event_agent_set_params(bg->ea, &ep);
+	sched_set_idle(bg->sched, config_float(cfg, CFG_IDLE_SECONDS));
+	sched_set_tick(bg->sched, config_float(cfg, CFG_SCHEDULER_TICK_INTERVAL));
+	for (size_t i = 0; i < bg->nperiodic; i++)
+		sched_set_interval(bg->sched, bg->periodic[i],
+				   config_float(cfg, CFG_MAINTENANCE_INTERVAL_SECONDS));
+	if (hours && sched_parse_active_hours(hours, &from, &to, &why) != KITH_OK) {
+		free(why);   /* /config refuses such values; an old row may not */
+		from = to = -1;
+	}
+	sched_budget_set_limits(bg->budget, (int)config_int(cfg, CFG_PROACTIVE_DAILY_LLM_CALLS),
+				(int)config_int(cfg, CFG_PROACTIVE_DAILY_MESSAGES), from, to);
+}
+
 static int budget_from_config(const struct config *cfg, struct background *bg)
 {
 	struct sched_budget_config bc = { 0 };
@@ -165,6 +208,15 @@ static int budget_from_config(const struct config *cfg, struct background *bg)
 	return 0;
 }
 
+/* A job on the maintenance interval (which /config may change). */
+static void add_periodic(struct background *bg, const struct sched_job_def *def)
+{
+	size_t i = sched_add(bg->sched, def);
+
+	if (bg->nperiodic < sizeof(bg->periodic) / sizeof(bg->periodic[0]))
+		bg->periodic[bg->nperiodic++] = i;
+}
+
 int background_start(struct app *app, bg_channel_fn channel, void *channel_ud,
 		     struct background **out)
 {
@@ -181,6 +233,8 @@ int background_start(struct app *app, bg_channel_fn channel, void *channel_ud,
 	*out = NULL;
 	bg->channel = channel;
 	bg->channel_ud = channel_ud;
+	bg->cfg = app->cfg;
+	bg->cfg_version = -1;
 	if ((rc = budget_from_config(app->cfg, bg)))
 		goto fail;
 	rc = 1;
@@ -189,6 +243,8 @@ int background_start(struct app *app, bg_channel_fn channel, void *channel_ud,
 	sc.idle_s = config_float(app->cfg, CFG_IDLE_SECONDS);
 	sc.tick_s = config_float(app->cfg, CFG_SCHEDULER_TICK_INTERVAL);
 	sc.budget = bg->budget;
+	sc.before_tick = apply_settings;
+	sc.before_tick_ctx = bg;
 	bg->sched = sched_new(&sc);
 
 	kd.st = bg->st;
@@ -197,13 +253,13 @@ int background_start(struct app *app, bg_channel_fn channel, void *channel_ud,
 	kd.budget = bg->budget;
 	knowledge_params_from_config(&kd.params, app->cfg);
 	bg->kx = knowledge_extractor_new(&kd);
-	sched_add(bg->sched, &(struct sched_job_def){
+	add_periodic(bg, &(struct sched_job_def){
 		.name = "extraction", .priority = SCHED_PRIO_EXTRACT, .kind = SCHED_PERIODIC,
 		.interval_s = config_float(app->cfg, CFG_MAINTENANCE_INTERVAL_SECONDS),
 		.needs = SCHED_SPEND_LLM, .due = knowledge_extract_due,
 		.run = knowledge_extract_run, .ctx = bg->kx });
 
-	sched_add(bg->sched, &(struct sched_job_def){
+	add_periodic(bg, &(struct sched_job_def){
 		.name = "reactions", .priority = SCHED_PRIO_EXTRACT, .kind = SCHED_PERIODIC,
 		.interval_s = config_float(app->cfg, CFG_MAINTENANCE_INTERVAL_SECONDS),
 		.due = reactions_due, .run = reactions_run, .ctx = bg });
@@ -216,7 +272,7 @@ int background_start(struct app *app, bg_channel_fn channel, void *channel_ud,
 	nd.send = send_proactive;
 	nd.ud = bg;
 	bg->kn = knowledge_notifier_new(&nd);
-	sched_add(bg->sched, &(struct sched_job_def){
+	add_periodic(bg, &(struct sched_job_def){
 		.name = "notifications", .priority = SCHED_PRIO_NOTIFY, .kind = SCHED_PERIODIC,
 		.interval_s = config_float(app->cfg, CFG_MAINTENANCE_INTERVAL_SECONDS),
 		.needs = SCHED_SPEND_LLM | SCHED_SPEND_MESSAGE, .due = knowledge_notify_due,
@@ -228,7 +284,7 @@ int background_start(struct app *app, bg_channel_fn channel, void *channel_ud,
 	ev.news_key = config_str(app->cfg, CFG_NEWS_API_KEY);
 	event_params_from_config(&ev.params, app->cfg);
 	bg->ea = event_agent_new(&ev);
-	sched_add(bg->sched, &(struct sched_job_def){
+	add_periodic(bg, &(struct sched_job_def){
 		.name = "events", .priority = SCHED_PRIO_EVENTS, .kind = SCHED_PERIODIC,
 		.interval_s = config_float(app->cfg, CFG_MAINTENANCE_INTERVAL_SECONDS),
 		.due = event_agent_due, .run = event_agent_run, .ctx = bg->ea });
@@ -240,7 +296,7 @@ int background_start(struct app *app, bg_channel_fn channel, void *channel_ud,
 	ld.search = &bg->search;
 	ld.budget = bg->budget;
 	bg->kl = knowledge_learner_new(&ld);
-	sched_add(bg->sched, &(struct sched_job_def){
+	add_periodic(bg, &(struct sched_job_def){
 		.name = "learn", .priority = SCHED_PRIO_LEARN, .kind = SCHED_PERIODIC,
 		.interval_s = config_float(app->cfg, CFG_MAINTENANCE_INTERVAL_SECONDS),
 		.needs = SCHED_SPEND_LLM, .due = knowledge_learn_due,
@@ -252,7 +308,7 @@ int background_start(struct app *app, bg_channel_fn channel, void *channel_ud,
 	ed.params = kd.params;
 	ed.np = nd.np;
 	bg->ke = knowledge_enricher_new(&ed);
-	sched_add(bg->sched, &(struct sched_job_def){
+	add_periodic(bg, &(struct sched_job_def){
 		.name = "enrichment", .priority = SCHED_PRIO_ENRICH, .kind = SCHED_PERIODIC,
 		.interval_s = config_float(app->cfg, CFG_MAINTENANCE_INTERVAL_SECONDS),
 		.needs = SCHED_SPEND_LLM, .due = knowledge_enrich_due,

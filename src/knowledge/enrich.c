@@ -288,3 +288,12 @@ enum sched_outcome knowledge_enrich_run(void *ctx, const struct cancel *cancel)
 	store_entity_release(&c.e);
 	return out;
 }
+
+void knowledge_enricher_set_params(struct knowledge_enricher *ke, const struct knowledge_params *p,
+				   const struct knowledge_notify_params *np)
+{
+	pthread_mutex_lock(&ke->mu);
+	ke->d.params = *p;
+	ke->d.np = *np;
+	pthread_mutex_unlock(&ke->mu);
+}

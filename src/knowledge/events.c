@@ -503,3 +503,8 @@ enum sched_outcome event_agent_run(void *ctx, const struct cancel *cancel)
 	store_follow_prompts_free(fp, n);
 	return out;
 }
+
+void event_agent_set_params(struct event_agent *ea, const struct event_params *p)
+{
+	ea->d.params = *p;
+}

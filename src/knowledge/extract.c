@@ -967,3 +967,9 @@ out:
 	store_entities_free(known, nknown);
 	return rc;
 }
+
+void knowledge_extractor_set_params(struct knowledge_extractor *kx,
+				    const struct knowledge_params *p)
+{
+	kx->d.params = *p;
+}

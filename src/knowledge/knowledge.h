@@ -74,6 +74,9 @@ struct knowledge_extractor;
  * knowledge_extractor_free. */
 struct knowledge_extractor *knowledge_extractor_new(const struct knowledge_deps *deps);
 void knowledge_extractor_free(struct knowledge_extractor *kx);
+/* New tunables (a /config change), from the thread that runs the jobs. */
+void knowledge_extractor_set_params(struct knowledge_extractor *kx,
+				    const struct knowledge_params *p);
 
 /* The scheduler's callbacks; ctx is the struct knowledge_extractor *.
  * due: one counting query, no model.  run: one batch in priority order;
@@ -135,6 +138,8 @@ struct knowledge_notifier;
 /* Copies deps (pointers stay borrowed); free with knowledge_notifier_free. */
 struct knowledge_notifier *knowledge_notifier_new(const struct knowledge_notify_deps *deps);
 void knowledge_notifier_free(struct knowledge_notifier *kn);
+void knowledge_notifier_set_params(struct knowledge_notifier *kn, const struct knowledge_params *p,
+				   const struct knowledge_notify_params *np);
 
 /* The scheduler's callbacks; ctx is the struct knowledge_notifier *.
  * due: counting queries and in-memory backoff only, never the model.
@@ -165,6 +170,8 @@ struct knowledge_enricher;
 
 struct knowledge_enricher *knowledge_enricher_new(const struct knowledge_enrich_deps *deps);
 void knowledge_enricher_free(struct knowledge_enricher *ke);
+void knowledge_enricher_set_params(struct knowledge_enricher *ke, const struct knowledge_params *p,
+				   const struct knowledge_notify_params *np);
 
 /* due: backoff, budget, and one candidate query; run: one search about the
  * entity with the highest heat ÷ max(facts, 1), trigger penny_enrichment
@@ -328,6 +335,7 @@ struct event_agent;
 /* Copies deps (pointers stay borrowed).  Free with event_agent_free. */
 struct event_agent *event_agent_new(const struct event_deps *deps);
 void event_agent_free(struct event_agent *ea);
+void event_agent_set_params(struct event_agent *ea, const struct event_params *p);
 
 /* The scheduler's callbacks; ctx is the struct event_agent *.  due: one
  * COUNT query, no network, no model.  run: one poll of one prompt;

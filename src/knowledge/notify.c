@@ -758,3 +758,12 @@ enum sched_outcome knowledge_notify_run(void *ctx, const struct cancel *cancel)
 	store_strings_free(users, n);
 	return out;
 }
+
+void knowledge_notifier_set_params(struct knowledge_notifier *kn, const struct knowledge_params *p,
+				   const struct knowledge_notify_params *np)
+{
+	pthread_mutex_lock(&kn->mu);
+	kn->d.params = *p;
+	kn->d.np = *np;
+	pthread_mutex_unlock(&kn->mu);
+}

@@ -43,6 +43,17 @@ void sched_budget_free(struct sched_budget *b)
 	free(b);
 }
 
+void sched_budget_set_limits(struct sched_budget *b, int llm_calls_per_day, int messages_per_day,
+			     int active_from_min, int active_to_min)
+{
+	pthread_mutex_lock(&b->mu);
+	b->cfg.llm_calls_per_day = llm_calls_per_day;
+	b->cfg.messages_per_day = messages_per_day;
+	b->cfg.active_from_min = active_from_min;
+	b->cfg.active_to_min = active_to_min;
+	pthread_mutex_unlock(&b->mu);
+}
+
 static int64_t floor_div(int64_t a, int64_t b)
 {
 	int64_t q = a / b;

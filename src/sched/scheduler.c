@@ -218,6 +218,9 @@ bool sched_run_tick(struct sched *s)
 	bool ran = false;
 
 	pthread_mutex_lock(&s->tick_mu);
+	/* Settings changed at run time (/config) reach the jobs here. */
+	if (s->cfg.before_tick)
+		s->cfg.before_tick(s->cfg.before_tick_ctx);
 	order = xcalloc(s->njobs ? s->njobs : 1, sizeof(*order));
 	pthread_mutex_lock(&s->mu);
 	s->ticks_started++;
@@ -318,6 +321,29 @@ static void *thread_main(void *arg)
 	}
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
+}
+
+void sched_set_idle(struct sched *s, double idle_s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->cfg.idle_s = idle_s >= 0.0 ? idle_s : 0.0;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void sched_set_tick(struct sched *s, double tick_s)
+{
+	pthread_mutex_lock(&s->mu);
+	if (tick_s > 0.0)
+		s->cfg.tick_s = tick_s;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void sched_set_interval(struct sched *s, size_t job, double interval_s)
+{
+	pthread_mutex_lock(&s->mu);
+	if (job < s->njobs && interval_s >= 0.0)
+		s->jobs[job].def.interval_s = interval_s;
+	pthread_mutex_unlock(&s->mu);
 }
 
 enum kith_status sched_start(struct sched *s, char **why)

@@ -66,6 +66,9 @@ struct sched_budget;
 /* Caller frees with sched_budget_free. */
 struct sched_budget *sched_budget_new(const struct sched_budget_config *cfg);
 void sched_budget_free(struct sched_budget *b);
+/* New limits and active hours (the zone stays); today's counts are kept. */
+void sched_budget_set_limits(struct sched_budget *b, int llm_calls_per_day, int messages_per_day,
+			     int active_from_min, int active_to_min);
 
 /* "08:00-22:00", "8-22", "22:30-07:00"; "" or NULL: all day. */
 enum kith_status sched_parse_active_hours(const char *spec, int *from_min, int *to_min,
@@ -138,6 +141,11 @@ struct sched_config {
 	void *now_ctx;
 	struct sched_budget *budget; /* optional, borrowed */
 	uint64_t seed;               /* DELAYED jitter; 0 picks one */
+	/* Called at the start of every tick on the ticking thread, before any
+	 * job is looked at (settings changed at run time are applied here);
+	 * NULL = none.  It may call the sched_set_* functions. */
+	void (*before_tick)(void *ctx);
+	void *before_tick_ctx;
 };
 
 struct sched;
@@ -150,6 +158,11 @@ void sched_free(struct sched *s);
  * sched_job_stats. */
 size_t sched_add(struct sched *s, const struct sched_job_def *def);
 
+/* Change timing while running (Penny's /config): the idle threshold, the
+ * tick, and a job's interval (index from sched_add).  Thread-safe. */
+void sched_set_idle(struct sched *s, double idle_s);
+void sched_set_tick(struct sched *s, double tick_s);
+void sched_set_interval(struct sched *s, size_t job, double interval_s);
 /* Start / stop the scheduler thread.  Stop cancels the running job and
  * waits for it to return; safe to call twice. */
 enum kith_status sched_start(struct sched *s, char **why) KITH_MUST_CHECK;
