@@ -24,6 +24,8 @@ struct sched;
 struct sched_budget;
 struct store;
 struct tool_registry;
+struct system_agent;
+struct test_mode;
 
 /* Shared by every worker; read-only once built. */
 struct agent_deps {
@@ -50,6 +52,10 @@ struct agent_deps {
 	struct sched *sched;
 	struct sched_budget *budget;
 	struct plugins *plugins;
+	/* The owner's system agent (tools/system_agent.h); NULL = none. */
+	struct system_agent *system;
+	/* /test conversations (agent/test_mode.h); NULL = /test is off. */
+	struct test_mode *test_mode;
 	/* Called when a person writes (not for commands): proactive work backs
 	 * off (notification and enrichment backoff start over).  NULL = none. */
 	void (*on_person_wrote)(void *ud, const char *user, int64_t at);
@@ -133,6 +139,28 @@ void agent_remember_message(const struct agent_deps *deps, struct store *st,
 void agent_remember_action(const struct agent_deps *deps, struct store *st,
 			   const struct agent_turn_in *in, const char *tool,
 			   const char *arguments);
+
+/* Store `text` as a memory of this turn's conversation (an action's
+ * result, a delegated run) with the given tags and salience. */
+void agent_remember_text(const struct agent_deps *deps, struct store *st,
+			 const struct agent_turn_in *in, const char *text, const char *tags,
+			 double salience);
+
+/* ---- delegation (delegate.c) ------------------------------------------- */
+
+/* Plugin agents and the owner's system agent, before a conversation turn:
+ * an explicit request ("agent:NAME …", "use NAME", "bash …"), a keyword,
+ * or the utility model's classification (in that order) hands the message
+ * to an agent.  Only the owner (APPROVAL_USER_ID; unset = nobody) may use
+ * agents; another person's explicit request is refused in words and runs
+ * nothing, and their other messages are plain conversation.  Returns true
+ * when the message was answered (*reply set, heap; the run remembered),
+ * false when it is conversation for agent_turn. */
+bool agent_delegate(const struct agent_deps *deps, struct store *st,
+		    const struct agent_turn_in *in, char **reply);
+/* The system agent's `remember` hook (system_agent_config.remember): keeps
+ * "ran: …" as a memory of the turn agent_delegate is answering. */
+void agent_delegate_remember(void *ud, const char *text, double salience);
 
 /* Remove <think>…</think> blocks and surrounding blank space a model may
  * leave in its reply (heap string). */

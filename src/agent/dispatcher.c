@@ -7,6 +7,7 @@
  * "typing…" up for the mood's typing delay, sends, and resets the reply
  * counters.  Reactions go to presence. */
 #include "agent/dispatcher.h"
+#include "agent/test_mode.h"
 #include "agent/vision.h"
 #include "agent/agent.h"
 #include "agent/presence.h"
@@ -151,10 +152,16 @@ static void handle_message(struct worker *w, struct inbound *ev)
 	if (presence_ignores(deps, ev, self))
 		goto done;
 	if (cmd_is_command(ev->text)) {
-		struct cmd_ctx ctx = { .deps = deps, .st = w->st, .ev = ev, .plugins = deps->plugins };
+		struct cmd_out co = { 0 };
+		struct tool_out files = { 0 };
+		struct cmd_ctx ctx = { .deps = deps, .st = w->st, .ev = ev, .plugins = deps->plugins,
+				       .out = &co };
 
-		cmd_dispatch(&ctx, ev->text, &text);
-		reply(ev, text);
+		(void)cmd_dispatch(&ctx, ev->text, &text);
+		files.attachments = co.att;
+		files.nattachments = co.natt;
+		reply_with(ev, text, co.natt ? &files : NULL);
+		cmd_out_release(&co);
 		if (deps->sched)   /* commands never cancel background work */
 			sched_note_command(deps->sched);
 		goto done;
@@ -167,10 +174,26 @@ static void handle_message(struct worker *w, struct inbound *ev)
 	}
 	if (deps->on_person_wrote)
 		deps->on_person_wrote(deps->on_person_wrote_ud, ev->author_id, clock_now_ms());
+	/* /test: a fresh kith answers, nothing of the real one is touched. */
+	if (test_mode_active(deps->test_mode, in.channel, ev->conversation)) {
+		if (test_mode_turn(deps->test_mode, deps, &in, &text, &why) == KITH_OK)
+			reply(ev, text);
+		else if (why)
+			log_warn("dispatch", "test turn failed: %s", why);
+		goto done;
+	}
 	presence_on_message(deps, w->st, ev, self, &w->d->cancel, &pt);
 	if (pt.verdict == PRESENCE_IGNORE)
 		goto done;
 	in.remember = pt.remember;
+	/* A request for one of the agents is answered by it whether or not
+	 * presence would have spoken. */
+	if (agent_delegate(deps, w->st, &in, &text)) {
+		if (agent_observe(deps, w->st, &in, NULL, &why) != KITH_OK)
+			log_error("agent", "could not store a message: %s", why ? why : "?");
+		reply(ev, text);
+		goto done;
+	}
 	if (pt.verdict == PRESENCE_SILENT) {
 		if (agent_observe(deps, w->st, &in, NULL, &why) != KITH_OK)
 			log_error("agent", "could not store a message: %s", why ? why : "?");

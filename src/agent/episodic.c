@@ -276,3 +276,12 @@ void agent_remember_action(const struct agent_deps *deps, struct store *st,
 	free(body);
 	free(tags);
 }
+
+void agent_remember_text(const struct agent_deps *deps, struct store *st,
+			 const struct agent_turn_in *in, const char *text, const char *tags,
+			 double salience)
+{
+	if (!deps->memory || !text || !*text)
+		return;
+	remember(deps, st, in, text, tags, salience, NULL, NULL);
+}

@@ -4,6 +4,8 @@
  * anything is touched), then secrets are registered with the logger before
  * the first log line, then the data directory, database and LLM client. */
 #include "cli/cli.h"
+#include "agent/test_mode.h"
+#include "tools/system_agent.h"
 #include "config/runtime.h"
 #include "agent/tools.h"
 #include "config/config.h"
@@ -139,6 +141,24 @@ static int open_plugins(struct app *app)
 	return 0;
 }
 
+/* The owner's system agent: everyone else is refused by it, and with no
+ * APPROVAL_USER_ID nobody may use it.  Commands go through the tmux control
+ * API when TMUX_CONTROL_TOKEN is set, else straight to posix_spawn. */
+static void open_system_agent(struct app *app)
+{
+	struct system_agent_config sc = {
+		.approver = config_str(app->cfg, CFG_APPROVAL_USER_ID),
+		.tmux_url = config_str(app->cfg, CFG_TMUX_CONTROL_URL),
+		.tmux_token = config_str(app->cfg, CFG_TMUX_CONTROL_TOKEN),
+		.shell_mode = config_bool(app->cfg, CFG_SYSTEM_SHELL_MODE),
+		.llm = app->llm,
+		.remember = agent_delegate_remember,
+	};
+
+	app->system = system_agent_new(&sc);
+	app->deps.system = app->system;
+}
+
 static int build_agent(struct app *app)
 {
 	struct llm_config lc;
@@ -171,6 +191,9 @@ static int build_agent(struct app *app)
 		log_info("search", "no PERPLEXITY_API_KEY: replies come without web search");
 	if (open_plugins(app))
 		return 1;
+	open_system_agent(app);
+	app->test_mode = test_mode_new(config_data_dir(app->cfg));
+	app->deps.test_mode = app->test_mode;
 	return open_memory(app);
 }
 
@@ -199,6 +222,8 @@ int app_init(struct app *app, unsigned needs)
 void app_release(struct app *app)
 {
 	plugins_free(app->plugins);
+	system_agent_free(app->system);
+	test_mode_free(app->test_mode);
 	memory_close(app->memory);
 	embedder_free(app->embedder);
 	tools_free(app->tools);

@@ -30,6 +30,8 @@ struct app {
 	struct embedder *embedder;   /* memory's embedder, NULL when memory is off */
 	struct memory *memory;
 	struct plugins *plugins;     /* plugin agents from AGENTS_DIR, NULL = none */
+	struct system_agent *system; /* the owner's system agent */
+	struct test_mode *test_mode; /* /test sessions */
 	struct agent_deps deps;
 };
 

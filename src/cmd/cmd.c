@@ -48,6 +48,8 @@ static const struct cmd_entry commands[] = {
 	  cmd_unfollow },
 	{ "events", NULL, "[N]", "recent news for what you follow, or one event in full", ANY,
 	  NULL, cmd_events },
+	{ "test", NULL, "[stop|PROMPT]",
+	  "talk to a fresh me with an empty database; /test stop ends it", ANY, NULL, cmd_test },
 	{ "sel_status", "status", "", "SEL's mood, state here and key settings", ANY, NULL,
 	  cmd_sel_status },
 	{ "him_status", NULL, "", "HIM's health and counts: tiles, cache, memories, indexes", ANY,

@@ -515,7 +515,7 @@ static enum kith_status explicit_command(struct system_agent *a, struct sa_state
 }
 
 static enum kith_status model_request(struct system_agent *a, struct sa_state *s,
-				      const char *text, char **reply)
+				      const char *text, bool unsure, char **reply)
 {
 	json_t *answer = NULL, *params;
 	const struct sa_action *act;
@@ -544,6 +544,12 @@ static enum kith_status model_request(struct system_agent *a, struct sa_state *s
 	name = kjson_str(answer, "action");
 	params = json_object_get(answer, "params");
 	act = sa_action_find(name);
+	if (!act && unsure && name && strcmp(name, "none") == 0) {
+		/* Not a system request after all: the caller answers it. */
+		*reply = NULL;
+		json_decref(answer);
+		return KITH_ENOTFOUND;
+	}
 	if (!act) {
 		*reply = name && strcmp(name, "none") == 0
 			? xstrdup("I couldn't match that to anything I can do on the system, so I "
@@ -592,6 +598,12 @@ static enum kith_status model_request(struct system_agent *a, struct sa_state *s
 enum kith_status system_request(struct system_agent *a, const char *author_id, const char *text,
 				char **reply)
 {
+	return system_request_ex(a, author_id, text, false, reply);
+}
+
+enum kith_status system_request_ex(struct system_agent *a, const char *author_id,
+				   const char *text, bool unsure, char **reply)
+{
 	struct sa_state *s;
 	const char *cmd;
 	char *trimmed;
@@ -628,7 +640,7 @@ enum kith_status system_request(struct system_agent *a, const char *author_id, c
 		   (cmd = strip_prefix_ci(trimmed, "run command"))) {
 		st = explicit_command(a, s, cmd, reply);
 	} else {
-		st = model_request(a, s, trimmed, reply);
+		st = model_request(a, s, trimmed, unsure, reply);
 	}
 	free(trimmed);
 	return st;

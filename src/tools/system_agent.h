@@ -104,6 +104,12 @@ void system_agent_free(struct system_agent *a);
 enum kith_status system_request(struct system_agent *a, const char *author_id, const char *text,
 				char **reply) KITH_MUST_CHECK;
 
+/* system_request for text that only may be a system request (the message
+ * loop's guess): when the utility model answers that it is none, returns
+ * KITH_ENOTFOUND with *reply NULL and nothing ran, so the caller can answer
+ * it as conversation. */
+enum kith_status system_request_ex(struct system_agent *a, const char *author_id,
+				   const char *text, bool unsure, char **reply) KITH_MUST_CHECK;
 /* The owner's kept working directory (borrowed; NULL before any request). */
 const char *system_agent_cwd(const struct system_agent *a, const char *owner_id);
 

@@ -684,7 +684,7 @@ static void test_commands(void)
 	/* anyone else is refused, and nothing runs */
 	reply = command(&ctx, "7", "/sel_run_agent dice 2d6", &rc);
 	CHECK_EQ(rc, KITH_EAUTH);
-	CHECK_STR(reply, "Only the owner may run agents.");
+	CHECK_STR(reply, "Only the owner may use /sel_run_agent.");
 	free(reply);
 	reply = command(&ctx, "", "/sel_run_agent dice 2d6", &rc);
 	CHECK_EQ(rc, KITH_EAUTH);
