@@ -60,6 +60,36 @@ static void test_sigterm_stops_a_slow_turn(void)
 	kith_env_release(&e);
 }
 
+/* /test: a fresh kith answers with "[TEST] " in front, the real database
+ * keeps none of it, /test stop goes back; /test PROMPT is one answer. */
+static void test_test_mode(void)
+{
+	struct kith_env e;
+	struct proc_result r;
+
+	env_for_fake(&e, "testmode");
+	fake_llm_push(fake, &(struct fake_reply){ .content = "Fresh answer." });
+	fake_llm_push(fake, &(struct fake_reply){ .content = "Real answer." });
+	fake_llm_push(fake, &(struct fake_reply){ .content = "One-shot answer." });
+	REQUIRE(kith_run(&e, "/test\nsecret test message\n/test stop\nreal message\n"
+			     "/test just once\n/test stop\n/test /debug\n", &r, "chat", NULL) == 0);
+	CHECK_EQ(r.exit_code, 0);
+	CHECK_CONTAINS(r.out, "[TEST] Test mode");
+	CHECK_CONTAINS(r.out, "[TEST] Fresh answer.");
+	CHECK_CONTAINS(r.out, "Test mode is over");
+	CHECK_CONTAINS(r.out, "Real answer.");
+	CHECK(!strstr(r.out, "[TEST] Real answer."));
+	CHECK_CONTAINS(r.out, "[TEST] One-shot answer.");
+	CHECK_CONTAINS(r.out, "isn't in test mode");
+	CHECK_CONTAINS(r.out, "Commands can't be tested");
+	/* The real database has the real message only; commands are logged. */
+	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM messages WHERE content LIKE '%secret%'"), 0);
+	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM messages WHERE content='real message'"), 1);
+	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM command_log WHERE command='test'"), 5);
+	proc_result_release(&r);
+	kith_env_release(&e);
+}
+
 int main(void)
 {
 	fake = fake_llm_start(FAKE_LLM_OLLAMA);
@@ -67,6 +97,7 @@ int main(void)
 		return 1;
 	RUN(test_piped_conversation);
 	RUN(test_sigterm_stops_a_slow_turn);
+	RUN(test_test_mode);
 	fake_llm_stop(fake);
 	return test_summary();
 }

@@ -5,6 +5,7 @@
  * runs nothing.  tmux runs on a socket under this test's temp directory. */
 #include "support/systest.h"
 #include "support/test.h"
+#include "support/itest.h"
 #include "core/alloc.h"
 #include "tools/sysaccess.h"
 #include "tools/system_agent.h"
@@ -52,6 +53,31 @@ static void test_owner_bash_echo(void)
 	CHECK_STR(reply, "hello");
 	free(reply);
 	system_agent_free(a);
+}
+
+/* The whole daemon: the owner's message in `kith chat` goes through the
+ * dispatcher and the system agent to the tmux control API and back; the
+ * token shows up nowhere. */
+static void test_daemon_owner_through_tmux(void)
+{
+	struct kith_env e;
+	struct proc_result r;
+
+	REQUIRE(started);
+	kith_env_init(&e, "system_tmux_daemon");
+	kith_env_set(&e, "TMUX_TMPDIR", test_tmpdir());
+	kith_env_set(&e, "TMUX_CONTROL_URL", srv.base);
+	kith_env_set(&e, "TMUX_CONTROL_TOKEN", TOKEN);
+	kith_env_set(&e, "APPROVAL_USER_ID", "ana");
+	kith_env_set(&e, "USER", "ana");
+	kith_env_set(&e, "LOG_LEVEL", "DEBUG");
+	kith_env_set(&e, "OLLAMA_API_URL", "http://127.0.0.1:9");   /* never asked */
+	REQUIRE(kith_run(&e, "bash echo through-the-daemon\n", &r, "chat", NULL) == 0);
+	CHECK_EQ(r.exit_code, 0);
+	CHECK_CONTAINS(r.out, "through-the-daemon");
+	CHECK(!strstr(r.out, TOKEN) && !strstr(r.err, TOKEN));
+	proc_result_release(&r);
+	kith_env_release(&e);
 }
 
 static void test_words_arrive_exactly(void)
@@ -138,6 +164,7 @@ int main(void)
 	kith_env_set(&env, "TMUX_TMPDIR", test_tmpdir());
 	RUN(test_start_tmuxd);
 	RUN(test_owner_bash_echo);
+	RUN(test_daemon_owner_through_tmux);
 	RUN(test_words_arrive_exactly);
 	RUN(test_operators_never_reach_the_shell);
 	RUN(test_cwd_is_kept);
