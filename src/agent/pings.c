@@ -10,9 +10,9 @@
  * or a second pinger can lose a ping, never double one.  The console is
  * never pinged: nobody reads a terminal kith writes to on its own.
  *
- * The pinger thread waits on a condition variable between passes, so
- * stopping it is immediate, and cancels a pass in flight (the model call
- * honours the cancel token). */
+ * Passes run as a job on the background scheduler (presence_pings_job),
+ * which cancels a pass in flight when a person writes (the model call
+ * honours the cancel token); the day's proactive budget bounds them. */
 #include "agent/presence.h"
 #include "agent/agent.h"
 #include "channel/channel.h"
@@ -23,8 +23,6 @@
 #include "llm/llm.h"
 #include "store/store.h"
 
-#include <errno.h>
-#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -179,6 +177,11 @@ static bool ping_one(const struct agent_deps *deps, struct store *st, struct cha
 	char gap[48], *memory, *text, *why = NULL;
 	bool claimed = false, ok;
 
+	/* A ping is proactive: one model call and one message of the day's
+	 * allowance, checked before anything is claimed. */
+	if (deps->budget && !sched_budget_allows(deps->budget, SCHED_SPEND_LLM | SCHED_SPEND_MESSAGE,
+						now, NULL))
+		return false;
 	if (store_presence_user_claim_ping(st, u->channel, u->user_id, now, seen_before,
 					   pinged_before, &claimed, &why) != KITH_OK) {
 		log_warn("presence", "could not record a ping for %s: %s", name, why ? why : "?");
@@ -187,6 +190,10 @@ static bool ping_one(const struct agent_deps *deps, struct store *st, struct cha
 	}
 	if (!claimed)
 		return false;   /* spoke meanwhile, or another pass took it */
+	if (deps->budget) {
+		(void)sched_budget_take(deps->budget, SCHED_SPEND_LLM, now);
+		(void)sched_budget_take(deps->budget, SCHED_SPEND_MESSAGE, now);
+	}
 	gap_words(now - u->last_seen, gap, sizeof(gap));
 	memory = recall_about(deps, st, u, name, now);
 	text = ping_text(deps, st, name, gap, memory, cancel);
@@ -239,135 +246,75 @@ enum kith_status presence_pings_run(const struct agent_deps *deps, struct store 
 	return KITH_OK;
 }
 
-/* ---- the pinger thread ------------------------------------------------------ */
+/* ---- jobs on the background scheduler ---------------------------------------- */
 
-struct pinger {
-	const struct agent_deps *deps;
-	char *db_path;
-	pinger_lookup_fn lookup;
-	void *ud;
-	int64_t interval_ms;
-	struct store *st;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;       /* CLOCK_MONOTONIC */
-	bool stop, kick;         /* guarded by mu */
-	int passes;              /* guarded by mu */
-	struct cancel cancel;    /* cuts a pass in flight short */
-};
-
-static void deadline_after(int64_t ms, struct timespec *ts)
+static int64_t job_now(const struct presence_jobs *j)
 {
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += (time_t)(ms / 1000);
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
+	return j->now_ms ? j->now_ms(j->now_ctx) : clock_now_ms();
 }
 
-static void *pinger_main(void *arg)
+bool presence_pings_due(void *ctx, int64_t now_ms)
 {
-	struct pinger *p = arg;
-	struct timespec until;
-
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		int sent = 0;
-		char *why = NULL;
-
-		/* The first pass runs at once: a restart after a long outage
-		 * should not wait a whole interval. */
-		deadline_after(p->interval_ms, &until);
-		while (p->passes > 0 && !p->stop && !p->kick) {
-			if (pthread_cond_timedwait(&p->cv, &p->mu, &until) == ETIMEDOUT)
-				break;
-		}
-		if (p->stop)
-			break;
-		p->kick = false;
-		pthread_mutex_unlock(&p->mu);
-		if (presence_pings_run(p->deps, p->st, p->lookup, p->ud, clock_now_ms(), &p->cancel,
-				       &sent, &why) != KITH_OK) {
-			log_warn("presence", "inactivity ping pass failed: %s", why ? why : "?");
-			free(why);
-		}
-		pthread_mutex_lock(&p->mu);
-		p->passes++;
-	}
-	pthread_mutex_unlock(&p->mu);
-	return NULL;
-}
-
-enum kith_status pinger_start(const struct agent_deps *deps, const char *db_path,
-			      pinger_lookup_fn lookup, void *ud, int check_seconds,
-			      struct pinger **out, char **why)
-{
+	struct presence_jobs *j = ctx;
 	struct presence_settings ps;
-	struct pinger *p;
-	pthread_condattr_t ca;
-	enum kith_status rc;
+	struct store_presence_user *users = NULL;
+	size_t n = 0;
+	bool due;
 
-	*out = NULL;
-	p = xcalloc(1, sizeof(*p));
-	presence_settings_get(deps, &ps);
-	p->deps = deps;
-	p->db_path = xstrdup(db_path);
-	p->lookup = lookup;
-	p->ud = ud;
-	p->interval_ms = (int64_t)(check_seconds > 0 ? check_seconds : ps.ping_check_s) * 1000;
-	rc = store_open(db_path, &p->st, why);
-	if (rc) {
-		free(p->db_path);
-		free(p);
-		return rc;
+	presence_settings_get(j->deps, &ps);
+	due = store_presence_users_quiet(j->st, now_ms - (int64_t)(ps.ping_hours * HOUR_MS),
+					 now_ms - (int64_t)(ps.ping_cooldown_hours * HOUR_MS), 1,
+					 &users, &n, NULL) == KITH_OK && n > 0;
+	store_presence_users_free(users, n);
+	return due;
+}
+
+enum sched_outcome presence_pings_job(void *ctx, const struct cancel *cancel)
+{
+	struct presence_jobs *j = ctx;
+	char *why = NULL;
+	int sent = 0;
+
+	if (presence_pings_run(j->deps, j->st, j->lookup, j->ud, job_now(j), cancel, &sent,
+			       &why) != KITH_OK) {
+		log_warn("presence", "inactivity pings: %s", why ? why : "?");
+		free(why);
+		return SCHED_FAILED;
 	}
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	if (pthread_create(&p->thread, NULL, pinger_main, p) != 0)
-		KITH_BUG("cannot start the pinger thread");
-	log_info("presence", "inactivity pings: after %.1f h of silence, at most every %.1f h, "
-		 "checked every %lld s", ps.ping_hours, ps.ping_cooldown_hours,
-		 (long long)(p->interval_ms / 1000));
-	*out = p;
-	return KITH_OK;
+	if (cancel_requested(cancel))
+		return SCHED_CANCELLED;
+	return sent ? SCHED_DID_WORK : SCHED_NO_WORK;
 }
 
-void pinger_kick(struct pinger *p)
+bool presence_decay_due(void *ctx, int64_t now_ms)
 {
-	pthread_mutex_lock(&p->mu);
-	p->kick = true;
-	pthread_cond_broadcast(&p->cv);
-	pthread_mutex_unlock(&p->mu);
+	struct presence_jobs *j = ctx;
+	struct presence_settings ps;
+	struct store_presence_mood *m = NULL;
+	size_t n = 0;
+	int64_t every;
+	bool due;
+
+	presence_settings_get(j->deps, &ps);
+	every = (int64_t)(ps.snapshot_interval_s > 60 ? ps.snapshot_interval_s : 60) * 1000;
+	due = store_presence_moods_stale(j->st, now_ms - every, 1, &m, &n, NULL) == KITH_OK &&
+	      n > 0;
+	store_presence_moods_free(m, n);
+	return due;
 }
 
-int pinger_passes(struct pinger *p)
+enum sched_outcome presence_decay_job(void *ctx, const struct cancel *cancel)
 {
-	int n;
+	struct presence_jobs *j = ctx;
+	char *why = NULL;
+	int moved = 0;
 
-	pthread_mutex_lock(&p->mu);
-	n = p->passes;
-	pthread_mutex_unlock(&p->mu);
-	return n;
-}
-
-void pinger_stop(struct pinger *p)
-{
-	if (!p)
-		return;
-	cancel_request(&p->cancel);
-	pthread_mutex_lock(&p->mu);
-	p->stop = true;
-	pthread_cond_broadcast(&p->cv);
-	pthread_mutex_unlock(&p->mu);
-	pthread_join(p->thread, NULL);
-	pthread_cond_destroy(&p->cv);
-	pthread_mutex_destroy(&p->mu);
-	store_close(p->st);
-	free(p->db_path);
-	free(p);
+	if (presence_decay_run(j->deps, j->st, job_now(j), cancel, &moved, &why) != KITH_OK) {
+		log_warn("presence", "hormone decay: %s", why ? why : "?");
+		free(why);
+		return SCHED_FAILED;
+	}
+	if (cancel_requested(cancel))
+		return SCHED_CANCELLED;
+	return moved ? SCHED_DID_WORK : SCHED_NO_WORK;
 }

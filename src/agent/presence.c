@@ -822,3 +822,67 @@ enum kith_status presence_view(const struct agent_deps *deps, struct store *st,
 	}
 	return store_presence_users_count(st, &out->users, why);
 }
+
+/* ---- hormone decay (SEL's periodic job) ------------------------------------ */
+
+#define DECAY_BATCH 64
+
+enum kith_status presence_decay_run(const struct agent_deps *deps, struct store *st,
+				    int64_t now, const struct cancel *cancel, int *moved,
+				    char **why)
+{
+	struct presence_settings ps;
+	struct store_presence_mood *moods = NULL;
+	size_t n = 0, done = 0;
+	int64_t every;
+	enum kith_status rc;
+
+	if (moved)
+		*moved = 0;
+	presence_settings_get(deps, &ps);
+	every = (int64_t)(ps.snapshot_interval_s > 60 ? ps.snapshot_interval_s : 60) * 1000;
+	if ((rc = store_presence_moods_stale(st, now - every, DECAY_BATCH, &moods, &n, why)))
+		return rc;
+	for (; done < n && !cancel_requested(cancel); done++) {
+		struct store_presence_mood *m = &moods[done];
+		struct store_presence_channel row;
+		struct hormones h;
+		bool snap = false;
+
+		/* Re-read under the write lock: a message may have moved this
+		 * mood since the listing, and its levels must not be lost. */
+		if ((rc = store_presence_begin(st, why)) != KITH_OK)
+			break;
+		rc = store_presence_channel_get(st, m->channel, m->conversation, &row, why);
+		if (rc == KITH_OK && row.updated_at < now - every) {
+			levels_now(&row, ps.timezone, now, &h);
+			memcpy(row.levels, h.v, sizeof(h.v));
+			row.updated_at = now;
+			if (ps.him_hormones && now - row.last_snapshot_at >= every) {
+				row.last_snapshot_at = now;
+				snap = true;
+			}
+			rc = store_presence_channel_put(st, m->channel, m->conversation, &row, why);
+		} else if (rc == KITH_ENOTFOUND) {
+			free(*why);
+			*why = NULL;
+			rc = KITH_OK;
+		}
+		if ((rc = store_presence_end(st, rc, why)) != KITH_OK)
+			break;
+		if (snap) {
+			struct mood_key mk = { .channel = m->channel, .conversation = m->conversation };
+
+			if (strcmp(m->channel, PRESENCE_SHARED_MOOD) == 0)
+				snprintf(mk.him_id, sizeof(mk.him_id), "%s", m->conversation);
+			else
+				snprintf(mk.him_id, sizeof(mk.him_id), "%s:%s", m->channel,
+					 m->conversation);
+			write_snapshot(deps, &mk, &h, now);
+		}
+		if (moved && row.updated_at == now)
+			(*moved)++;
+	}
+	store_presence_moods_free(moods, n);
+	return rc;
+}

@@ -14,7 +14,7 @@
  *
  * The dispatcher calls presence_on_message() before a turn,
  * presence_replied() after sending and presence_on_reaction() for
- * reactions; `kith run` starts the pinger (pinger_start). */
+ * reactions; `kith run` runs pings and hormone decay as scheduler jobs. */
 #ifndef KITH_AGENT_PRESENCE_H
 #define KITH_AGENT_PRESENCE_H
 
@@ -24,6 +24,7 @@
 
 #include "core/cancel.h"
 #include "core/status.h"
+#include "sched/scheduler.h"
 #include "mind/behaviour.h"
 #include "mind/hormones.h"
 
@@ -139,20 +140,31 @@ enum kith_status presence_pings_run(const struct agent_deps *deps, struct store 
 char *presence_ping_text(const struct agent_deps *deps, const char *name, const char *gap,
 			 const char *memory, const struct cancel *cancel);
 
-struct pinger;
+/* SEL's hormone decay: every mood not moved for HORMONE_SNAPSHOT_INTERVAL
+ * (at least a minute) drifts toward rest up to `now` and is saved; with
+ * USE_HIM_HORMONES a sample goes to HIM, so the series has points while
+ * nobody talks.  At most 64 moods a pass (the rest next time).  *moved (may
+ * be NULL) receives how many were brought up to date. */
+enum kith_status presence_decay_run(const struct agent_deps *deps, struct store *st,
+				    int64_t now, const struct cancel *cancel, int *moved,
+				    char **why) KITH_MUST_CHECK;
 
-/* A thread that runs presence_pings_run every `check_seconds` (<= 0: the
- * INACTIVITY_PING_CHECK_SECONDS setting) on its own connection to
- * `db_path`.  The wait is a condition variable, so pinger_stop returns at
- * once.  `deps` and whatever `lookup` returns must outlive the pinger. */
-enum kith_status pinger_start(const struct agent_deps *deps, const char *db_path,
-			      pinger_lookup_fn lookup, void *ud, int check_seconds,
-			      struct pinger **out, char **why) KITH_MUST_CHECK;
-/* Run a pass now (tests; after a configuration change). */
-void pinger_kick(struct pinger *p);
-/* How many passes have completed (tests poll this). */
-int pinger_passes(struct pinger *p);
-/* Stop (cancelling a pass in flight), join and free.  NULL is a no-op. */
-void pinger_stop(struct pinger *p);
+/* ---- SEL's periodic work on the background scheduler (pings.c) ---------- */
+
+/* The context of the two jobs below (sched/scheduler.h): they run on the
+ * scheduler's thread with its connection.  Pings are proactive work: each
+ * takes one model call and one message from deps->budget (when set). */
+struct presence_jobs {
+	const struct agent_deps *deps;
+	struct store *st;
+	pinger_lookup_fn lookup;
+	void *ud;
+	int64_t (*now_ms)(void *ctx);   /* NULL = clock_now_ms */
+	void *now_ctx;
+};
+bool presence_pings_due(void *ctx, int64_t now_ms);
+enum sched_outcome presence_pings_job(void *ctx, const struct cancel *cancel);
+bool presence_decay_due(void *ctx, int64_t now_ms);
+enum sched_outcome presence_decay_job(void *ctx, const struct cancel *cancel);
 
 #endif

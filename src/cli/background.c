@@ -8,6 +8,7 @@
  * ends (agent_deps.sched), so a person's message cancels background work at
  * once and background work waits IDLE_SECONDS after the last message. */
 #include "cli/cli.h"
+#include "agent/presence.h"
 #include "channel/channel.h"
 #include "config/config.h"
 #include "config/runtime.h"
@@ -33,12 +34,14 @@ struct background {
 	struct knowledge_enricher *ke;
 	struct event_agent *ea;
 	struct knowledge_learner *kl;
+	struct presence_jobs presence;  /* SEL's pings and hormone decay */
 	bg_channel_fn channel;          /* the running channel called NAME */
 	void *channel_ud;
 	const struct config *cfg;
 	int64_t cfg_version;            /* database version last synced */
 	size_t periodic[8];             /* jobs on MAINTENANCE_INTERVAL_SECONDS */
 	size_t nperiodic;
+	size_t pings_job;
 };
 
 /* Networks a proactive message may go out on, in order of preference. */
@@ -171,6 +174,8 @@ static void apply_settings(void *ud)
 	event_agent_set_params(bg->ea, &ep);
 	sched_set_idle(bg->sched, config_float(cfg, CFG_IDLE_SECONDS));
 	sched_set_tick(bg->sched, config_float(cfg, CFG_SCHEDULER_TICK_INTERVAL));
+	sched_set_interval(bg->sched, bg->pings_job,
+			   (double)config_int(cfg, CFG_INACTIVITY_PING_CHECK_SECONDS));
 	for (size_t i = 0; i < bg->nperiodic; i++)
 		sched_set_interval(bg->sched, bg->periodic[i],
 				   config_float(cfg, CFG_MAINTENANCE_INTERVAL_SECONDS));
@@ -314,6 +319,22 @@ int background_start(struct app *app, bg_channel_fn channel, void *channel_ud,
 		.needs = SCHED_SPEND_LLM, .due = knowledge_enrich_due,
 		.run = knowledge_enrich_run, .ctx = bg->ke });
 
+	/* SEL's periodic work, after Penny's: the mood's drift (no model,
+	 * runs even while people talk) and inactivity pings (proactive, so
+	 * only when idle and within the budget). */
+	bg->presence = (struct presence_jobs){ .deps = &app->deps, .st = bg->st, .lookup = channel,
+					       .ud = channel_ud };
+	sched_add(bg->sched, &(struct sched_job_def){
+		.name = "hormone decay", .priority = SCHED_PRIO_MAINTENANCE, .kind = SCHED_ALWAYS,
+		.interval_s = 60, .due = presence_decay_due, .run = presence_decay_job,
+		.ctx = &bg->presence });
+	bg->pings_job = sched_add(bg->sched, &(struct sched_job_def){
+		.name = "inactivity pings", .priority = SCHED_PRIO_MAINTENANCE,
+		.kind = SCHED_PERIODIC,
+		.interval_s = (double)config_int(app->cfg, CFG_INACTIVITY_PING_CHECK_SECONDS),
+		.needs = SCHED_SPEND_LLM | SCHED_SPEND_MESSAGE, .due = presence_pings_due,
+		.run = presence_pings_job, .ctx = &bg->presence });
+
 	if (sched_start(bg->sched, &why) != KITH_OK)
 		goto fail;
 	app->deps.sched = bg->sched;
@@ -329,6 +350,12 @@ fail:
 	}
 	background_stop(app, bg);
 	return rc;
+}
+
+void background_quiesce(struct background *bg)
+{
+	if (bg && bg->sched)
+		sched_stop(bg->sched);
 }
 
 void background_stop(struct app *app, struct background *bg)

@@ -56,6 +56,9 @@ struct channel;
 typedef struct channel *(*bg_channel_fn)(const char *name, void *ud);
 int background_start(struct app *app, bg_channel_fn channel, void *channel_ud,
 		     struct background **out);
+/* Stop the jobs (cancelling one in flight) before the channels they send on
+ * stop; background_stop frees everything later.  NULL is fine. */
+void background_quiesce(struct background *bg);
 void background_stop(struct app *app, struct background *bg);
 
 int cli_run(int argc, char **argv);

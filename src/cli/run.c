@@ -7,7 +7,8 @@
  * side when both are), else the console; "console", "discord" and "signal"
  * force one.  As in Penny, the template's placeholder number counts as "not
  * configured" for auto; any other unusable SIGNAL_NUMBER stops kith with
- * the reason.  The inactivity pinger runs beside them. */
+ * the reason.  Background work (Penny's knowledge jobs, SEL's pings and
+ * hormone decay) runs on the scheduler beside them. */
 #include "cli/cli.h"
 #include "agent/dispatcher.h"
 #include "agent/presence.h"
@@ -103,7 +104,7 @@ static int pick_channels(struct app *app, struct channels *cs)
 	return rc;
 }
 
-/* The pinger's way to a channel by name: only networks that can reach a
+/* Background work's way to a channel by name: only networks that can reach a
  * person unprompted (not the console). */
 static struct channel *channel_by_name(const char *name, void *ud)
 {
@@ -191,7 +192,6 @@ int cli_run(int argc, char **argv)
 	struct app app;
 	struct dispatcher *d = NULL;
 	struct channels cs = { 0 };
-	struct pinger *pinger = NULL;
 	struct background *bg = NULL;
 	struct announcement hello = { { NULL } };
 	sigset_t signals;
@@ -218,9 +218,6 @@ int cli_run(int argc, char **argv)
 			goto fail;
 		log_info("kith", "%s channel started", chan_name(cs.ch[started]));
 	}
-	if (pinger_start(&app.deps, config_db_path(app.cfg), channel_by_name, &cs, 0, &pinger,
-			 &why) != KITH_OK)
-		goto fail;
 	announce_send(&cs, &hello);
 	by_signal = cli_wait_for_end(d, &signals, cs.n);
 	rc = channel_failures(&cs);
@@ -231,7 +228,7 @@ fail:
 	rc = 1;
 	by_signal = 1;
 stop:
-	pinger_stop(pinger);   /* it sends on the channels: stop it first */
+	background_quiesce(bg);   /* its jobs send on the channels: stop them first */
 	for (int i = 0; i < started; i++)
 		chan_stop(cs.ch[i]);
 	dispatcher_stop(d, by_signal);

@@ -91,6 +91,54 @@ enum kith_status store_presence_channel_get(struct store *st, const char *channe
 	return rc;
 }
 
+enum kith_status store_presence_moods_stale(struct store *st, int64_t before, size_t limit,
+					    struct store_presence_mood **out, size_t *n, char **why)
+{
+	static const char sql[] = "SELECT " CHANNEL_COLUMNS ", channel, conversation"
+				  " FROM presence_channels WHERE updated_at < ?"
+				  " ORDER BY updated_at LIMIT ?";
+	sqlite3_stmt *s = NULL;
+	size_t cap = 0;
+	enum kith_status rc = KITH_OK;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return store_fail(st, why, "reading moods");
+	sqlite3_bind_int64(s, 1, before);
+	sqlite3_bind_int64(s, 2, limit ? (int64_t)limit : -1);
+	while (store_next_row(st, s, &rc, why, "reading moods")) {
+		struct store_presence_mood *m;
+
+		*out = xgrow(*out, &cap, *n + 1, sizeof(**out));
+		m = &(*out)[(*n)++];
+		memset(m, 0, sizeof(*m));
+		for (int i = 0; i < STORE_PRESENCE_LEVELS; i++)
+			m->row.levels[i] = sqlite3_column_double(s, i);
+		m->row.updated_at = sqlite3_column_int64(s, 8);
+		m->row.last_reply_at = sqlite3_column_int64(s, 9);
+		m->row.messages_since_reply = sqlite3_column_int(s, 10);
+		m->row.last_snapshot_at = sqlite3_column_int64(s, 11);
+		m->channel = store_column_dup(s, 12);
+		m->conversation = store_column_dup(s, 13);
+	}
+	if (rc) {
+		store_presence_moods_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+void store_presence_moods_free(struct store_presence_mood *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(m[i].channel);
+		free(m[i].conversation);
+	}
+	free(m);
+}
+
 enum kith_status store_presence_channel_put(struct store *st, const char *channel,
 					    const char *conversation,
 					    const struct store_presence_channel *in, char **why)

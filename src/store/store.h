@@ -246,6 +246,17 @@ enum kith_status store_presence_channel_put(struct store *st, const char *channe
 					    const char *conversation,
 					    const struct store_presence_channel *in,
 					    char **why) KITH_MUST_CHECK;
+/* Moods not moved since `before` (oldest first, at most `limit`), with
+ * their keys: the hormone decay job brings them up to date.  Free with
+ * store_presence_moods_free. */
+struct store_presence_mood {
+	char *channel, *conversation;
+	struct store_presence_channel row;
+};
+enum kith_status store_presence_moods_stale(struct store *st, int64_t before, size_t limit,
+					    struct store_presence_mood **out, size_t *n,
+					    char **why) KITH_MUST_CHECK;
+void store_presence_moods_free(struct store_presence_mood *m, size_t n);
 /* kith spoke at `at`: last_reply_at = at, messages_since_reply = 0 (no-op
  * when the row does not exist). */
 enum kith_status store_presence_channel_replied(struct store *st, const char *channel,

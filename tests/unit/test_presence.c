@@ -886,15 +886,22 @@ static void test_pings(void)
 	fx_close(&f);
 }
 
-static void test_pinger_thread(void)
+/* SEL's periodic work on the background scheduler: pings go out as a job
+ * within the day's proactive budget (one message a day here: a second
+ * quiet day's ping waits for the next day), and the hormone decay job
+ * brings a quiet mood up to date without a model. */
+static void test_jobs_on_the_scheduler(void)
 {
 	struct fx f;
 	struct fchan c;
 	struct inbound *ev;
 	struct presence_turn t;
-	struct pinger *p = NULL;
+	struct presence_jobs pj;
+	struct sched_budget *b;
+	struct sched *s;
+	struct store_presence_channel before, after;
 	char *why = NULL;
-	int64_t end, t0;
+	int moved = -1;
 
 	if (!fx_open(&f, NULL, false))
 		return;
@@ -905,26 +912,59 @@ static void test_pinger_thread(void)
 	t = run(&f, ev, "bot1");
 	presence_turn_release(&t);
 	inbound_free(ev);
-	set_now(T0 + 60 * HOUR_MS);   /* before the thread starts: the clock is not moved after */
-	REQUIRE(pinger_start(&f.deps, f.db, lookup, NULL, 3600, &p, &why) == KITH_OK);
-	end = clock_mono_ms() + 10000;
-	while (pinger_passes(p) < 1 && clock_mono_ms() < end) {
-		struct timespec ts = { 0, 5000000 };
-		nanosleep(&ts, NULL);
-	}
-	CHECK(pinger_passes(p) >= 1);
+	ev = msg(&c.ch, "dm2", "u2", "bye for now", true);
+	t = run(&f, ev, "bot1");
+	presence_turn_release(&t);
+	inbound_free(ev);
+	b = sched_budget_new(&(struct sched_budget_config){ .llm_calls_per_day = -1,
+			     .messages_per_day = 1, .active_from_min = -1, .active_to_min = -1 });
+	f.deps.budget = b;
+	pj = (struct presence_jobs){ .deps = &f.deps, .st = f.st, .lookup = lookup };
+	s = sched_new(&(struct sched_config){ .idle_s = 0, .tick_s = 1, .budget = b });
+	sched_add(s, &(struct sched_job_def){ .name = "hormone decay", .kind = SCHED_ALWAYS,
+			.interval_s = 60, .due = presence_decay_due, .run = presence_decay_job,
+			.ctx = &pj });
+	sched_add(s, &(struct sched_job_def){ .name = "pings", .kind = SCHED_PERIODIC,
+			.interval_s = 60, .needs = SCHED_SPEND_LLM | SCHED_SPEND_MESSAGE,
+			.due = presence_pings_due, .run = presence_pings_job, .ctx = &pj });
+
+	/* Decay: nothing is stale right after the message. */
+	CHECK(!presence_decay_due(&pj, T0 + 1000));
+	REQUIRE(store_presence_channel_get(f.st, PRESENCE_SHARED_MOOD, "global", &before, &why) ==
+		KITH_OK);
+	set_now(T0 + 3 * HOUR_MS);
+	CHECK(presence_decay_due(&pj, T0 + 3 * HOUR_MS));
+	CHECK_EQ(presence_decay_run(&f.deps, f.st, T0 + 3 * HOUR_MS, NULL, &moved, &why), KITH_OK);
+	CHECK_EQ(moved, 3);   /* the shared mood and each conversation's */
+	REQUIRE(store_presence_channel_get(f.st, PRESENCE_SHARED_MOOD, "global", &after, &why) ==
+		KITH_OK);
+	CHECK_EQ(after.updated_at, T0 + 3 * HOUR_MS);
+	CHECK(memcmp(before.levels, after.levels, sizeof(before.levels)) != 0);
+	CHECK(!presence_decay_due(&pj, T0 + 3 * HOUR_MS + 1000));
+	CHECK_EQ(fake_llm_request_count(f.llm_srv), 0);
+
+	/* Day 3 (2026-01-03 22:00), 60 h of silence for both: the day's one
+	 * message goes to one of them; more ticks that day send nothing. */
+	set_now(T0 + 60 * HOUR_MS);
+	(void)sched_run_tick(s);
+	(void)sched_run_tick(s);
+	(void)sched_run_tick(s);
 	CHECK_EQ(fchan_sends(&c), 1);
-	pinger_kick(p);   /* a second pass: cooldown, nothing */
-	end = clock_mono_ms() + 10000;
-	while (pinger_passes(p) < 2 && clock_mono_ms() < end) {
-		struct timespec ts = { 0, 5000000 };
-		nanosleep(&ts, NULL);
+	/* After midnight the budget has a message again: the other one. */
+	set_now(T0 + 62 * HOUR_MS);
+	(void)sched_run_tick(s);
+	(void)sched_run_tick(s);
+	CHECK_EQ(fchan_sends(&c), 2);
+	{
+		int llm = 0, msgs = 0;
+
+		sched_budget_used(b, T0 + 62 * HOUR_MS, &llm, &msgs);
+		CHECK_EQ(msgs, 1);
+		CHECK_EQ(llm, 1);
 	}
-	CHECK(pinger_passes(p) >= 2);
-	t0 = clock_mono_ms();
-	pinger_stop(p);   /* waiting out a 1 h interval: returns at once */
-	CHECK(clock_mono_ms() - t0 < 1000);
-	CHECK_EQ(fchan_sends(&c), 1);
+	sched_free(s);
+	sched_budget_free(b);
+	f.deps.budget = NULL;
 	fchan_release(&c);
 	fx_close(&f);
 }
@@ -977,7 +1017,7 @@ int main(void)
 	RUN(test_typing_delay);
 	RUN(test_hormone_history_in_him);
 	RUN(test_pings);
-	RUN(test_pinger_thread);
+	RUN(test_jobs_on_the_scheduler);
 	RUN(test_sel_status);
 	clock_set_source(NULL, NULL);
 	return test_summary();
