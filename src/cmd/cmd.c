@@ -248,26 +248,43 @@ static bool quoted(const struct cmd_ctx *ctx)
 			   (ctx->ev->reply_to_text && *ctx->ev->reply_to_text));
 }
 
+bool cmd_parse_line(const char *text, char **name, char **args)
+{
+	struct slice rest;
+	size_t i = 0;
+
+	*name = *args = NULL;
+	if (!cmd_is_command(text))
+		return false;
+	rest = slice_trim(slice_cstr(text + 1));
+	/* The name ends at the first blank of any kind ("/config\tKEY"). */
+	while (i < rest.n && !isspace((unsigned char)rest.p[i]))
+		i++;
+	*name = slice_dup(slice_of(rest.p, i));
+	for (char *p = *name; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	*args = slice_dup(slice_trim(slice_of(rest.p + i, rest.n - i)));
+	return true;
+}
+
+const struct cmd_entry *cmd_find(const char *name)
+{
+	return name ? find(slice_cstr(name)) : NULL;
+}
+
 enum kith_status cmd_dispatch(const struct cmd_ctx *ctx, const char *text, char **reply)
 {
-	struct slice rest = slice_trim(slice_cstr(text + 1)), name, args;
 	const struct cmd_entry *c;
 	char *argstr, *namestr;
 	const char *missing;
 	enum kith_status rc;
-	size_t i = 0;
 
 	*reply = NULL;
-	/* The name ends at the first blank of any kind ("/config\tKEY"). */
-	while (i < rest.n && !isspace((unsigned char)rest.p[i]))
-		i++;
-	name = slice_of(rest.p, i);
-	args = slice_trim(slice_of(rest.p + i, rest.n - i));
-	namestr = slice_dup(name);
-	for (char *p = namestr; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	argstr = slice_dup(slice_trim(args));
-	c = find(name);
+	if (!cmd_parse_line(text, &namestr, &argstr)) {
+		*reply = xstrdup("That is not a command: commands start with / and a letter.");
+		return KITH_EINVAL;
+	}
+	c = find(slice_cstr(namestr));
 	if (!c) {
 		*reply = xasprintf("Unknown command /%.64s. Try /commands for the list.", namestr);
 		rc = KITH_ENOTFOUND;

@@ -96,6 +96,13 @@ const char *cmd_email_needs(const struct cmd_ctx *ctx);
 
 /* "/word…" — a leading slash followed by a letter. */
 bool cmd_is_command(const char *text);
+/* Split "/name args…" into the lower-cased name and the trimmed arguments
+ * (heap, both set when it returns true; false when `text` is not a
+ * command).  The name ends at the first blank of any kind. */
+bool cmd_parse_line(const char *text, char **name, char **args);
+/* The command called `name` (or one of its aliases), case-insensitively;
+ * NULL when there is none. */
+const struct cmd_entry *cmd_find(const char *name);
 /* Run the command in `text`.  *reply always receives the text to send back
  * (an explanation for unknown commands or bad arguments). */
 enum kith_status cmd_dispatch(const struct cmd_ctx *ctx, const char *text, char **reply);
