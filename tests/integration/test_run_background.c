@@ -150,6 +150,103 @@ static void test_extraction_runs_when_idle(void)
 	kith_env_release(&e);
 }
 
+/* Requests the fake received for the utility model. */
+static size_t util_requests(void)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < fake_llm_request_count(llm); i++) {
+		json_t *req = fake_llm_request_json(llm, i);
+		const char *m = req ? kjson_str(req, "model") : NULL;
+
+		n += m && strcmp(m, "util-model") == 0;
+		json_decref(req);
+	}
+	return n;
+}
+
+static bool wait_util_requests(size_t n)
+{
+	int64_t end = clock_mono_ms() + WAIT_MS;
+
+	while (util_requests() < n && clock_mono_ms() < end)
+		fake_llm_wait_requests(llm, fake_llm_request_count(llm) + 1, 100);
+	return util_requests() >= n;
+}
+
+/* A person writes while a background model call is in flight: the call is
+ * cancelled, the reply comes at once (long before the slow call would have
+ * ended), and the cancelled extraction runs again once they are idle —
+ * once: the entity and its fact are stored one time. */
+static void test_foreground_cancels_background(void)
+{
+	struct kith_env e;
+	struct proc *p;
+	struct proc_result r;
+	size_t seen = 0, util0;
+	char *reply;
+	int64_t sent_at, end;
+	long long entities = 0;
+
+	kith_env_init(&e, "run-cancel");
+	kith_env_set(&e, "OLLAMA_API_URL", fake_llm_url(llm));
+	kith_env_set(&e, "OLLAMA_FOREGROUND_MODEL", "test-model");
+	kith_env_set(&e, "OLLAMA_BACKGROUND_MODEL", "util-model");
+	kith_env_set(&e, "DISCORD_BOT_TOKEN", TOKEN);
+	kith_env_set(&e, "DISCORD_API_URL", fake_discord_api_url(discord));
+	kith_env_set(&e, "IDLE_SECONDS", "1");
+	kith_env_set(&e, "SCHEDULER_TICK_INTERVAL", "0.05");
+	kith_env_set(&e, "MAINTENANCE_INTERVAL_SECONDS", "1");
+	kith_env_set(&e, "EXTRACTION_ENTITY_SEMANTIC_THRESHOLD", "0.05");
+	kith_env_set(&e, "LLM_MAX_RETRIES", "0");
+	p = kith_start(&e, "run", NULL);
+	REQUIRE(p);
+	REQUIRE(fake_discord_wait_op(discord, 2, fake_discord_op_count(discord, 2) + 1, WAIT_MS));
+	util0 = util_requests();
+	seen = fake_discord_request_count(discord);
+
+	/* The reply, then an extraction answer that takes 30 s to come. */
+	fake_llm_push(llm, &(struct fake_reply){ .content = "What a lovely name." });
+	fake_llm_push(llm, &(struct fake_reply){ .content = "{\"entities\":[]}",
+						   .delay_ms = 30000 });
+	dm("3000000000000000401", "We named the new kitten Pepper");
+	reply = next_post(&seen);
+	CHECK_STR(reply, "What a lovely name.");
+	free(reply);
+	REQUIRE(wait_util_requests(util0 + 1));   /* the slow call is in flight */
+
+	/* Lin writes: the answer comes now, not after the slow call. */
+	fake_llm_push(llm, &(struct fake_reply){ .content = "Hello again!" });
+	fake_llm_push(llm, &(struct fake_reply){
+		.content = "{\"entities\":[{\"name\":\"Pepper\",\"tagline\":\"lin's kitten\","
+			   "\"sentiment\":\"positive\",\"facts\":[\"Pepper is the kitten Lin "
+			   "named.\"]}]}" });
+	sent_at = clock_mono_ms();
+	dm("3000000000000000402", "hi");
+	reply = next_post(&seen);
+	CHECK_STR(reply, "Hello again!");
+	CHECK(clock_mono_ms() - sent_at < 15000);
+	free(reply);
+
+	/* Idle again: the extraction is redone (both messages), once. */
+	end = clock_mono_ms() + WAIT_MS;
+	while (clock_mono_ms() < end &&
+	       (entities = db_int(e.db_path, "SELECT count(*) FROM entities WHERE name LIKE "
+					      "'%pepper%'")) < 1)
+		fake_llm_wait_requests(llm, fake_llm_request_count(llm) + 1, 100);
+	CHECK_EQ(entities, 1);
+	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM facts WHERE content LIKE '%Pepper%'"), 1);
+	CHECK_EQ(util_requests(), util0 + 2);
+	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM messages WHERE direction = 'incoming' AND"
+				   " id NOT IN (SELECT message_id FROM knowledge_extracted)"), 0);
+
+	kill(proc_pid(p), SIGTERM);
+	REQUIRE(proc_wait(p, WAIT_MS, &r) == 0);
+	CHECK_EQ(r.exit_code, 0);
+	proc_result_release(&r);
+	kith_env_release(&e);
+}
+
 int main(void)
 {
 	llm = fake_llm_start(FAKE_LLM_OLLAMA);
@@ -157,6 +254,7 @@ int main(void)
 	if (!llm || !discord)
 		return 1;
 	RUN(test_extraction_runs_when_idle);
+	RUN(test_foreground_cancels_background);
 	fake_discord_stop(discord);
 	fake_llm_stop(llm);
 	return test_summary();
