@@ -12,6 +12,8 @@
  * classify hook; /sel_agents and /sel_run_agent for the owner, another
  * user and with no approver configured, and the run remembered. */
 #include "support/test.h"
+#include "support/itest.h"
+#include "fakes/fake_llm.h"
 #include "agent/agent.h"
 #include "channel/channel.h"
 #include "cmd/cmd.h"
@@ -719,6 +721,48 @@ static void test_commands(void)
 	free(dir);
 }
 
+/* Through the whole daemon (`kith chat`): the owner's "use wordcount …"
+ * runs the agent and the answer comes back as "[wordcount] …" without a
+ * model call; the same words from someone else run nothing. */
+static void test_agents_from_messages(void)
+{
+	char *dir = dir_in_tmp("chat-agents");
+	struct fake_llm *fake = fake_llm_start(FAKE_LLM_OLLAMA);
+	struct kith_env e;
+	struct proc_result r;
+
+	REQUIRE(fake);
+	copy_example("wordcount", dir, 0755);
+	kith_env_init(&e, "chat-agents");
+	kith_env_set(&e, "OLLAMA_API_URL", fake_llm_url(fake));
+	kith_env_set(&e, "OLLAMA_FOREGROUND_MODEL", "test-model");
+	kith_env_set(&e, "AGENTS_DIR", dir);
+	kith_env_set(&e, "USER", "ana");
+	kith_env_set(&e, "APPROVAL_USER_ID", "ana");
+	REQUIRE(kith_run(&e, "use wordcount the quick brown fox\n", &r, "chat", NULL) == 0);
+	CHECK_CONTAINS(r.out, "[wordcount] 4 words, 0 lines, 19 bytes");
+	CHECK_EQ(fake_llm_request_count(fake), 0);
+	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM memories WHERE text LIKE "
+				   "'%ran agent wordcount%'"), 1);
+	proc_result_release(&r);
+	kith_env_release(&e);
+
+	kith_env_init(&e, "chat-agents-stranger");
+	kith_env_set(&e, "OLLAMA_API_URL", fake_llm_url(fake));
+	kith_env_set(&e, "OLLAMA_FOREGROUND_MODEL", "test-model");
+	kith_env_set(&e, "AGENTS_DIR", dir);
+	kith_env_set(&e, "USER", "bob");
+	kith_env_set(&e, "APPROVAL_USER_ID", "ana");
+	REQUIRE(kith_run(&e, "use wordcount the quick brown fox\n", &r, "chat", NULL) == 0);
+	CHECK_CONTAINS(r.out, "only my owner can run my agents");
+	CHECK(!strstr(r.out, "[wordcount]"));
+	CHECK_EQ(fake_llm_request_count(fake), 0);
+	proc_result_release(&r);
+	kith_env_release(&e);
+	fake_llm_stop(fake);
+	free(dir);
+}
+
 int main(void)
 {
 	RUN(test_examples_load_and_answer);
@@ -728,5 +772,6 @@ int main(void)
 	RUN(test_missing_directory_then_created);
 	RUN(test_detection_over_loaded_agents);
 	RUN(test_commands);
+	RUN(test_agents_from_messages);
 	return test_summary();
 }
