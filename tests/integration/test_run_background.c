@@ -199,6 +199,7 @@ static void test_foreground_cancels_background(void)
 	kith_env_set(&e, "MAINTENANCE_INTERVAL_SECONDS", "1");
 	kith_env_set(&e, "EXTRACTION_ENTITY_SEMANTIC_THRESHOLD", "0.05");
 	kith_env_set(&e, "LLM_MAX_RETRIES", "0");
+	kith_env_set(&e, "APPROVAL_USER_ID", USER);
 	p = kith_start(&e, "run", NULL);
 	REQUIRE(p);
 	REQUIRE(fake_discord_wait_op(discord, 2, fake_discord_op_count(discord, 2) + 1, WAIT_MS));
@@ -239,6 +240,35 @@ static void test_foreground_cancels_background(void)
 	CHECK_EQ(util_requests(), util0 + 2);
 	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM messages WHERE direction = 'incoming' AND"
 				   " id NOT IN (SELECT message_id FROM knowledge_extracted)"), 0);
+
+	/* /config over Discord: the owner changes the idle threshold and the
+	 * running scheduler uses it without a restart; nothing enters the
+	 * conversation. */
+	dm("3000000000000000403", "/config IDLE_SECONDS 7");
+	reply = next_post(&seen);
+	CHECK_STR(reply, "IDLE_SECONDS is now 7.");
+	free(reply);
+	{
+		bool applied = false;
+
+		end = clock_mono_ms() + WAIT_MS;
+		for (int i = 0; !applied && clock_mono_ms() < end; i++) {
+			char *id = xasprintf("30000000000000005%02d", i);
+
+			dm(id, "/debug");
+			free(id);
+			reply = next_post(&seen);
+			applied = reply && strstr(reply, "idle after 7s");
+			free(reply);
+		}
+		CHECK(applied);
+	}
+	dm("3000000000000000404", "/config IDLE_SECONDS lots");
+	reply = next_post(&seen);
+	CHECK_CONTAINS(reply, "Not changed");
+	free(reply);
+	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM messages WHERE content LIKE '/config%'"), 0);
+	CHECK(db_int(e.db_path, "SELECT count(*) FROM command_log WHERE command = 'config'") >= 2);
 
 	kill(proc_pid(p), SIGTERM);
 	REQUIRE(proc_wait(p, WAIT_MS, &r) == 0);
