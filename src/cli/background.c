@@ -16,6 +16,8 @@
 #include "core/log.h"
 #include "core/tz.h"
 #include "knowledge/knowledge.h"
+#include "knowledge/schedules.h"
+#include "agent/tools.h"
 #include "mind/sentiment.h"
 #include "sched/scheduler.h"
 #include "store/store.h"
@@ -35,6 +37,7 @@ struct background {
 	struct event_agent *ea;
 	struct knowledge_learner *kl;
 	struct presence_jobs presence;  /* SEL's pings and hormone decay */
+	struct schedule_executor *sx;   /* people's /schedule tasks */
 	bg_channel_fn channel;          /* the running channel called NAME */
 	void *channel_ud;
 	const struct config *cfg;
@@ -82,6 +85,28 @@ static int send_proactive(const char *user, const char *text, const struct searc
 		return rc ? 1 : 0;
 	}
 	return 1;
+}
+
+/* A scheduled task's answer goes back to the conversation it was set up
+ * in, with whatever the turn found (an image). */
+static int send_scheduled(void *ud, const char *channel, const char *conversation,
+			  const char *text, const struct tool_out *found)
+{
+	struct background *bg = ud;
+	struct channel *ch = bg->channel(channel, bg->channel_ud);
+	char *why = NULL;
+	enum kith_status rc;
+
+	if (!ch) {
+		log_warn("schedules", "no %s channel is running for a scheduled task", channel);
+		return 1;
+	}
+	rc = chan_send_with(ch, conversation, text, NULL, found ? found->attachments : NULL,
+			    found ? found->nattachments : 0, &why);
+	if (rc)
+		log_warn("schedules", "could not send a scheduled task's answer: %s", why);
+	free(why);
+	return rc ? 1 : 0;
 }
 
 #define REACTIONS_BATCH 50
@@ -252,6 +277,15 @@ int background_start(struct app *app, bg_channel_fn channel, void *channel_ud,
 	sc.before_tick_ctx = bg;
 	bg->sched = sched_new(&sc);
 
+	/* People's own schedules first: they asked for them, so they run even
+	 * while others talk and do not count against the proactive budget. */
+	bg->sx = schedule_executor_new(&(struct schedule_executor_deps){
+		.st = bg->st, .agent = &app->deps, .send = send_scheduled, .ud = bg });
+	sched_add(bg->sched, &(struct sched_job_def){
+		.name = "schedules", .priority = SCHED_PRIO_SCHEDULES, .kind = SCHED_ALWAYS,
+		.interval_s = 15, .due = schedule_executor_due, .run = schedule_executor_run,
+		.ctx = bg->sx });
+
 	kd.st = bg->st;
 	kd.llm = app->llm;
 	kd.emb = app->embedder;
@@ -375,6 +409,7 @@ void background_stop(struct app *app, struct background *bg)
 	knowledge_enricher_free(bg->ke);
 	event_agent_free(bg->ea);
 	knowledge_learner_free(bg->kl);
+	schedule_executor_free(bg->sx);
 	sched_free(bg->sched);
 	sched_budget_free(bg->budget);
 	store_close(bg->st);
