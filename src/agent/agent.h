@@ -153,11 +153,13 @@ void agent_remember_text(const struct agent_deps *deps, struct store *st,
  * or the utility model's classification (in that order) hands the message
  * to an agent.  Only the owner (APPROVAL_USER_ID; unset = nobody) may use
  * agents; another person's explicit request is refused in words and runs
- * nothing, and their other messages are plain conversation.  Returns true
- * when the message was answered (*reply set, heap; the run remembered),
- * false when it is conversation for agent_turn. */
+ * nothing, and their other messages are plain conversation.  The model is
+ * asked to guess (the third way) only with `may_guess` — when kith would
+ * answer the message anyway.  Returns true when the message was answered
+ * (*reply set, heap; the run remembered), false when it is conversation for
+ * agent_turn. */
 bool agent_delegate(const struct agent_deps *deps, struct store *st,
-		    const struct agent_turn_in *in, char **reply);
+		    const struct agent_turn_in *in, bool may_guess, char **reply);
 /* The system agent's `remember` hook (system_agent_config.remember): keeps
  * "ran: …" as a memory of the turn agent_delegate is answering. */
 void agent_delegate_remember(void *ud, const char *text, double salience);

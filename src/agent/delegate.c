@@ -7,9 +7,12 @@
  *      weather", "weather agent"), then one of an agent's keywords;
  *   2. an explicit system request: "bash …", "run command …", "fastfetch";
  *   3. the utility model's classification, offered the plugin agents and
- *      "system" — asked only for the owner, and only when an agent is
- *      loaded or the message mentions something a system agent handles
- *      (disk, port, process, …), so ordinary chat costs no extra call.
+ *      "system" — asked only for the owner, only when kith would answer
+ *      the message anyway (a direct message, or presence decided to speak:
+ *      a remark in a group is never taken for a command), and only when an
+ *      agent is loaded or the message mentions something a system agent
+ *      handles (disk, port, process, …), so ordinary chat costs no extra
+ *      call.
  * Who asks is checked before anything runs: only APPROVAL_USER_ID, and an
  * unset approver means nobody.  A non-owner's explicit request gets a
  * refusal in words and runs nothing; their other messages are plain
@@ -222,7 +225,7 @@ static size_t loaded_agents(const struct agent_deps *deps)
 }
 
 bool agent_delegate(const struct agent_deps *deps, struct store *st,
-		    const struct agent_turn_in *in, char **reply)
+		    const struct agent_turn_in *in, bool may_guess, char **reply)
 {
 	struct plugin_match m = { 0 };
 	struct classify_ctx cx = { .deps = deps };
@@ -257,7 +260,7 @@ bool agent_delegate(const struct agent_deps *deps, struct store *st,
 			*reply = xstrdup("That didn't run.");
 		return true;
 	}
-	if (!owner)
+	if (!owner || !may_guess)
 		return false;
 	/* 3. The utility model's choice, when an agent could plausibly be meant. */
 	cx.offer_system = deps->system && mentions_system(text);

@@ -188,7 +188,7 @@ static void handle_message(struct worker *w, struct inbound *ev)
 	in.remember = pt.remember;
 	/* A request for one of the agents is answered by it whether or not
 	 * presence would have spoken. */
-	if (agent_delegate(deps, w->st, &in, &text)) {
+	if (agent_delegate(deps, w->st, &in, pt.verdict == PRESENCE_REPLY, &text)) {
 		if (agent_observe(deps, w->st, &in, NULL, &why) != KITH_OK)
 			log_error("agent", "could not store a message: %s", why ? why : "?");
 		reply(ev, text);
