@@ -348,6 +348,7 @@ void sched_set_interval(struct sched *s, size_t job, double interval_s)
 
 enum kith_status sched_start(struct sched *s, char **why)
 {
+	double idle_s, tick_s;
 	int rc;
 
 	pthread_mutex_lock(&s->mu);
@@ -357,6 +358,9 @@ enum kith_status sched_start(struct sched *s, char **why)
 	}
 	s->stop = false;
 	s->started = true;
+	/* Read before the thread exists: it may change them (sched_set_*). */
+	idle_s = s->cfg.idle_s;
+	tick_s = s->cfg.tick_s;
 	pthread_mutex_unlock(&s->mu);
 	rc = pthread_create(&s->thread, NULL, thread_main, s);
 	if (rc != 0) {
@@ -365,8 +369,7 @@ enum kith_status sched_start(struct sched *s, char **why)
 		pthread_mutex_unlock(&s->mu);
 		return kith_why(why, KITH_EIO, "cannot start the scheduler thread: %s", strerror(rc));
 	}
-	log_info(TAG, "started: %zu jobs, idle after %.0f s, tick %.2f s", s->njobs,
-		 s->cfg.idle_s, s->cfg.tick_s);
+	log_info(TAG, "started: %zu jobs, idle after %.0f s, tick %.2f s", s->njobs, idle_s, tick_s);
 	return KITH_OK;
 }
 
