@@ -235,6 +235,8 @@ enum kith_status presence_pings_run(const struct agent_deps *deps, struct store 
 
 		if (!reachable(&ps, &users[i]) || !(ch = lookup ? lookup(users[i].channel, ud) : NULL))
 			continue;
+		if (store_user_muted(st, users[i].user_id))   /* /mute: nothing unasked */
+			continue;
 		if (strcmp(chan_name(ch), "console") == 0)
 			continue;
 		if (ping_one(deps, st, ch, &users[i], now_ms, seen_before, pinged_before, cancel))

@@ -48,11 +48,18 @@ static const struct cmd_entry commands[] = {
 	  cmd_unfollow },
 	{ "events", NULL, "[N]", "recent news for what you follow, or one event in full", ANY,
 	  NULL, cmd_events },
+	{ "profile", NULL, "[name|location|birthday|timezone VALUE | free text | clear]",
+	  "your name, location, time zone and date of birth", ANY, NULL, cmd_profile },
+	{ "mute", NULL, "", "stop the messages I send you unasked (news, facts, /learn results, "
+	  "check-ins)", ANY, NULL, cmd_mute },
+	{ "unmute", NULL, "", "let me message you unasked again", ANY, NULL, cmd_unmute },
 	{ "schedule", NULL, "[WHEN WHAT]",
 	  "your scheduled tasks, or add one: /schedule every weekday at 9am the weather "
 	  "(or a cron line: 0 9 * * 1-5 the weather)", ANY, NULL, cmd_schedule },
 	{ "unschedule", NULL, "N", "remove scheduled task N (as /schedule numbers them)", ANY,
 	  NULL, cmd_unschedule },
+	{ "draw", NULL, "PROMPT", "draw a picture with the Ollama image model", ANY,
+	  cmd_draw_needs, cmd_draw },
 	{ "bug", NULL, "DESCRIPTION", "file a bug report as a GitHub issue", ANY,
 	  cmd_github_needs, cmd_bug },
 	{ "feature", NULL, "DESCRIPTION", "file a feature request as a GitHub issue", ANY,

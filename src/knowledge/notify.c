@@ -16,7 +16,9 @@
  * rather than every scheduler tick — the reference's 43-second half-life
  * bug.  The message is sent first and then recorded (facts notified,
  * cooldown started, entity stamped) in one transaction: a crash between the
- * two may repeat a message, never lose a fact. */
+ * two may repeat a message, never lose a fact.  A muted person (/mute) is
+ * skipped by both the due check and the run, before any model call, and
+ * nothing of theirs is marked: /unmute finds it all still untold. */
 #include "knowledge/knowledge.h"
 
 #include "config/config.h"
@@ -226,6 +228,8 @@ bool knowledge_notify_due(void *ctx, int64_t now)
 	for (size_t i = 0; i < n && !due; i++) {
 		struct store_notify_pending p;
 
+		if (store_user_muted(kn->d.st, users[i]))
+			continue;
 		if (store_knowledge_notify_pending(kn->d.st, users[i], &p, &why)) {
 			log_warn(TAG, "due check: %s", why ? why : "store error");
 			free(why);
@@ -722,6 +726,8 @@ enum sched_outcome knowledge_notify_run(void *ctx, const struct cancel *cancel)
 	for (size_t i = 0; i < n && out == SCHED_NO_WORK; i++) {
 		bool sent = false;
 
+		if (store_user_muted(kn->d.st, users[i]))
+			continue;
 		out = try_learn(kn, users[i], cancel, &sent);
 		if (sent)
 			backoff_sent(kn, users[i], now_ms(kn), 0);
@@ -735,6 +741,8 @@ enum sched_outcome knowledge_notify_run(void *ctx, const struct cancel *cancel)
 			out = SCHED_CANCELLED;
 			break;
 		}
+		if (store_user_muted(kn->d.st, users[i]))
+			continue;
 		if (store_knowledge_notify_pending(kn->d.st, users[i], &p, &why)) {
 			free(why);
 			why = NULL;

@@ -109,6 +109,9 @@ struct fake_llm {
 	int embed_fail_status;        /* scripted embedding failures … */
 	size_t embed_fail_left;       /* … for this many more requests */
 	double embed_scale;           /* embeddings are multiplied by this */
+	char *gen_image;              /* /api/generate "image" (base64), NULL = none */
+	int gen_fail_status;          /* scripted /api/generate failures … */
+	size_t gen_fail_left;         /* … for this many more requests */
 	struct recorded *reqs;
 	size_t nreqs, reqcap;
 	uint64_t serial;              /* feeds ids */
@@ -1572,6 +1575,42 @@ static enum MHD_Result ollama_embed(struct exchange *ex)
 	return send_json(ex, 200, body, NULL);
 }
 
+/* POST /api/generate, non-streaming only: the image model's answer, with
+ * the picture set by fake_llm_set_image in "image", or a text model's
+ * "response" without one. */
+static enum MHD_Result ollama_generate(struct exchange *ex)
+{
+	const char *model = NULL;
+	char *msg = NULL, *image = NULL;
+	unsigned status = check_model_request(ex, &model, &msg);
+	int fail = 0;
+	json_t *body;
+	char at[40];
+
+	if (status)
+		return send_problem(ex, status, msg);
+	pthread_mutex_lock(&ex->f->lock);
+	if (ex->f->gen_fail_left) {
+		ex->f->gen_fail_left--;
+		fail = ex->f->gen_fail_status;
+	}
+	if (ex->f->gen_image)
+		image = xstrdup(ex->f->gen_image);
+	pthread_mutex_unlock(&ex->f->lock);
+	if (fail) {
+		free(image);
+		return send_embed_failure(ex, fail);
+	}
+	iso_now(at, sizeof at);
+	body = json_pack("{s:s,s:s,s:s,s:b,s:s,s:I}", "model", model, "created_at", at,
+			 "response", image ? "" : "I can only write text.", "done", 1,
+			 "done_reason", "stop", "total_duration", (json_int_t)1234567);
+	if (image)
+		json_object_set_new(body, "image", json_string(image));
+	free(image);
+	return send_json(ex, 200, body, NULL);
+}
+
 /* POST /api/embeddings: the legacy single-prompt form. */
 static enum MHD_Result ollama_embeddings_legacy(struct exchange *ex)
 {
@@ -1712,6 +1751,7 @@ static const struct route ollama_routes[] = {
 	{ "POST", "/api/chat", handle_chat },
 	{ "POST", "/api/embed", ollama_embed },
 	{ "POST", "/api/embeddings", ollama_embeddings_legacy },
+	{ "POST", "/api/generate", ollama_generate },
 	{ "GET", "/api/tags", ollama_tags },
 	{ "POST", "/api/show", ollama_show },
 	{ "GET", "/api/version", ollama_version },
@@ -1889,6 +1929,7 @@ void fake_llm_stop(struct fake_llm *f)
 	free(f->reqs);
 	strvec_clear(&f->models);
 	strvec_clear(&f->seen);
+	free(f->gen_image);
 	free(f->default_reply);
 	free(f->url);
 	pthread_mutex_destroy(&f->lock);
@@ -1944,6 +1985,40 @@ void fake_llm_fail_embeds(struct fake_llm *f, int status, size_t n)
 	pthread_mutex_lock(&f->lock);
 	f->embed_fail_status = status;
 	f->embed_fail_left = status >= 400 ? n : 0;
+	pthread_mutex_unlock(&f->lock);
+}
+
+void fake_llm_set_image(struct fake_llm *f, const void *data, size_t len)
+{
+	char *b64 = NULL;
+
+	if (data && len) {
+		size_t blen = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+
+		b64 = xmalloc(blen);
+		sodium_bin2base64(b64, blen, data, len, sodium_base64_VARIANT_ORIGINAL);
+	}
+	pthread_mutex_lock(&f->lock);
+	free(f->gen_image);
+	f->gen_image = b64;
+	pthread_mutex_unlock(&f->lock);
+}
+
+void fake_llm_set_image_base64(struct fake_llm *f, const char *text)
+{
+	char *copy = text ? xstrdup(text) : NULL;
+
+	pthread_mutex_lock(&f->lock);
+	free(f->gen_image);
+	f->gen_image = copy;
+	pthread_mutex_unlock(&f->lock);
+}
+
+void fake_llm_fail_generates(struct fake_llm *f, int status, size_t n)
+{
+	pthread_mutex_lock(&f->lock);
+	f->gen_fail_status = status;
+	f->gen_fail_left = status >= 400 ? n : 0;
 	pthread_mutex_unlock(&f->lock);
 }
 

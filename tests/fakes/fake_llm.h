@@ -1,6 +1,7 @@
 /* fake_llm.h — a scriptable fake LLM server for tests and benchmarks.
  *
- * Speaks Ollama's native API (/api/chat, /api/embed, /api/tags, /api/show)
+ * Speaks Ollama's native API (/api/chat, /api/embed, /api/tags, /api/show,
+ * and /api/generate for image models)
  * or the OpenAI-compatible API (/v1/chat/completions, /v1/embeddings,
  * /v1/models) on 127.0.0.1 with an ephemeral port, per
  * ../shared/reference/protocols.md §3–4: NDJSON streaming for Ollama, SSE
@@ -67,6 +68,15 @@ void fake_llm_set_embed_scale(struct fake_llm *f, double scale);
  * not affected.  n = 0 clears. */
 void fake_llm_fail_embeds(struct fake_llm *f, int status, size_t n);
 size_t fake_llm_pending(struct fake_llm *f);  /* scripted replies not yet served */
+/* Ollama's POST /api/generate (stream false): answers with these bytes as
+ * base64 in "image", as an image model does; NULL/0 (the default) answers
+ * like a text model, with "response" and no "image".  The _base64 form
+ * sets the "image" text verbatim (malformed data for error tests). */
+void fake_llm_set_image(struct fake_llm *f, const void *data, size_t len);
+void fake_llm_set_image_base64(struct fake_llm *f, const char *text);
+/* The next n /api/generate requests fail with HTTP `status` (>= 400) and
+ * Ollama's error body.  n = 0 clears. */
+void fake_llm_fail_generates(struct fake_llm *f, int status, size_t n);
 
 /* Recorded requests, in arrival order. */
 size_t fake_llm_request_count(struct fake_llm *f);

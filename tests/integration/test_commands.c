@@ -24,6 +24,12 @@
 #define MAIL_TOKEN "fmu1-mail-token-never-shown"
 
 static struct fake_llm *llm;
+/* The smallest PNG: its signature and an IHDR chunk are what the type
+ * sniffing reads. */
+static const unsigned char png[] = {
+	0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+	0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89,
+};
 static struct fake_github *gh;
 static struct fake_jmap *mail;
 static char *key_path;
@@ -73,6 +79,7 @@ static void env_for(struct kith_env *e, const char *name, const char *user)
 	kith_env_set(e, "FASTMAIL_API_TOKEN", MAIL_TOKEN);
 	kith_env_set(e, "JMAP_SESSION_URL", fake_jmap_session_url(mail));
 	kith_env_set(e, "SEL_TIMEZONE", "Europe/Berlin");
+	kith_env_set(e, "OLLAMA_IMAGE_MODEL", "test-painter");
 }
 
 static void test_owner_commands(void)
@@ -91,9 +98,12 @@ static void test_owner_commands(void)
 	fake_llm_push(llm, &(struct fake_reply){ .tool_name = "read_emails",
 						   .tool_args = "{\"email_ids\":[\"M1\"]}" });
 	fake_llm_push(llm, &(struct fake_reply){ .content = "Bob asks to meet Friday at 7." });
+	fake_llm_set_image(llm, png, sizeof(png));
 	REQUIRE(kith_run(&e, "/commands\n/bug the reply was cut off mid-sentence\n"
 			     "/email what did Bob write?\n/schedule 30 8 * * 1-5 the weather today\n"
-			     "/schedule\n/unschedule 1\n/unschedule 5\n", &r, "chat", NULL) == 0);
+			     "/schedule\n/unschedule 1\n/unschedule 5\n/draw a red fox\n"
+			     "/profile location Lisbon, Portugal\n/mute\n/mute\n/unmute\n", &r, "chat",
+			     NULL) == 0);
 	CHECK_EQ(r.exit_code, 0);
 	CHECK_CONTAINS(r.out, "/bug DESCRIPTION");
 	CHECK_CONTAINS(r.out, "/email QUESTION");
@@ -117,9 +127,16 @@ static void test_owner_commands(void)
 	CHECK_CONTAINS(r.out, "the weather today");
 	CHECK_CONTAINS(r.out, "You have no schedules");   /* /unschedule 5 */
 	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM user_schedules"), 0);
+	/* /draw: the picture is attached to the reply. */
+	CHECK_CONTAINS(r.out, "bytes]");
+	CHECK_CONTAINS(r.out, "Europe/Lisbon");
+	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM user_profile WHERE timezone = "
+				   "'Europe/Lisbon'"), 1);
+	CHECK_CONTAINS(r.out, "already muted");
+	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM user_mutes"), 0);
 	/* Commands are logged, never conversation. */
 	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM messages"), 0);
-	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM command_log"), 7);
+	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM command_log"), 12);
 	CHECK(!strstr(r.out, MAIL_TOKEN) && !strstr(r.err, MAIL_TOKEN));
 	proc_result_release(&r);
 	kith_env_release(&e);
