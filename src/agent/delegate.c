@@ -142,12 +142,11 @@ static bool classify(void *ud, const struct plugin_candidate *c, size_t n, const
 	llm_msg_init(&msgs[1], LLM_MSG_USER, text);
 	if (llm_chat(cx->deps->llm, &(struct llm_request){ .role = LLM_ROLE_UTIL, .msgs = msgs,
 			     .nmsgs = 2, .json_schema = schema, .schema_name = "agent_choice",
-			     .temperature = 0.1 }, &resp, &why) == KITH_OK) {
+			     .temperature = 0.1 }, &resp, &why) == KITH_OK)
 		ans = kjson_parse(resp.content, strlen(resp.content), NULL);
-		llm_response_release(&resp);
-	} else {
+	else
 		log_warn(TAG, "could not classify a message: %s", why ? why : "?");
-	}
+	llm_response_release(&resp);
 	agent = json_is_object(ans) ? kjson_str(ans, "agent") : NULL;
 	input = json_is_object(ans) ? kjson_str(ans, "input") : NULL;
 	if (agent && cx->offer_system && strcmp(agent, SYSTEM_AGENT) == 0) {
