@@ -6,6 +6,7 @@
  * refused instead of run, and the results go back on the next step.  The
  * last allowed step offers no tools, so a turn always ends with words. */
 #include "agent/agent.h"
+#include "agent/transcript.h"
 #include "agent/tools.h"
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -17,66 +18,6 @@
 #include "tools/search.h"
 
 #include <string.h>
-
-/* A growing conversation for the LLM. */
-struct transcript {
-	struct llm_msg *msgs;
-	size_t n, cap;
-};
-
-static struct llm_msg *transcript_add(struct transcript *t, enum llm_msg_role role,
-				      const char *content)
-{
-	struct llm_msg *m;
-
-	t->msgs = xgrow(t->msgs, &t->cap, t->n + 1, sizeof(*t->msgs));
-	m = &t->msgs[t->n++];
-	llm_msg_init(m, role, content);
-	return m;
-}
-
-static void transcript_release(struct transcript *t)
-{
-	for (size_t i = 0; i < t->n; i++)
-		llm_msg_release(&t->msgs[i]);
-	free(t->msgs);
-}
-
-/* Identity of a tool call for repeat detection: name + canonical args. */
-static char *call_key(const struct llm_tool_call *c)
-{
-	char *args = c->arguments ? kjson_dump(c->arguments, true)
-				  : xstrdup(c->arguments_raw ? c->arguments_raw : "");
-	char *key = xasprintf("%s\x1f%s", c->name ? c->name : "", args);
-
-	free(args);
-	return key;
-}
-
-struct seen_calls {
-	char **keys;
-	size_t n, cap;
-};
-
-static int seen_before(struct seen_calls *s, char *key)
-{
-	for (size_t i = 0; i < s->n; i++) {
-		if (strcmp(s->keys[i], key) == 0) {
-			free(key);
-			return 1;
-		}
-	}
-	s->keys = xgrow(s->keys, &s->cap, s->n + 1, sizeof(*s->keys));
-	s->keys[s->n++] = key;
-	return 0;
-}
-
-static void seen_release(struct seen_calls *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->keys[i]);
-	free(s->keys);
-}
 
 static void record_call(struct store *st, const struct agent_deps *deps, enum llm_role role,
 			int64_t message_id, const struct llm_response *r, enum kith_status rc,
@@ -185,7 +126,7 @@ static void run_tool_calls(const struct agent_deps *deps, struct store *st,
 		char *result = NULL;
 		struct llm_msg *res;
 
-		if (seen_before(seen, call_key(c))) {
+		if (seen_call_before(seen, c)) {
 			result = xasprintf("Error: you already called '%s' with exactly these "
 					   "arguments for this message; its result is above. Use it, "
 					   "or answer the user.", c->name ? c->name : "");
@@ -416,7 +357,7 @@ out:
 	if (out->message_id)
 		agent_remember_message(deps, st, in, out->message_id, recent);
 	free(recent);
-	seen_release(&seen);
+	seen_calls_release(&seen);
 	transcript_release(&t);
 	return rc;
 }

@@ -6,6 +6,7 @@
  * and for tools that reach a paid or rate-limited service a repeat costs
  * something.  The final step offers no tools, so a task ends in words. */
 #include "agent/agent_task.h"
+#include "agent/transcript.h"
 #include "agent/agent.h"
 #include "core/alloc.h"
 #include "core/clock.h"
@@ -17,64 +18,10 @@
 #define TAG "task"
 #define DEFAULT_STEPS 5
 
-struct transcript {
-	struct llm_msg *msgs;
-	size_t n, cap;
-};
-
-static struct llm_msg *add(struct transcript *t, enum llm_msg_role role, const char *content)
-{
-	struct llm_msg *m;
-
-	t->msgs = xgrow(t->msgs, &t->cap, t->n + 1, sizeof(*t->msgs));
-	m = &t->msgs[t->n++];
-	llm_msg_init(m, role, content);
-	return m;
-}
-
-static void transcript_release(struct transcript *t)
-{
-	for (size_t i = 0; i < t->n; i++)
-		llm_msg_release(&t->msgs[i]);
-	free(t->msgs);
-}
-
-struct seen {
-	char **keys;
-	size_t n, cap;
-};
-
-/* True when this call (name + canonical arguments) was made before;
- * otherwise it is remembered. */
-static bool seen_before(struct seen *s, const struct llm_tool_call *c)
-{
-	char *args = c->arguments ? kjson_dump(c->arguments, true)
-				  : xstrdup(c->arguments_raw ? c->arguments_raw : "");
-	char *key = xasprintf("%s\x1f%s", c->name ? c->name : "", args);
-
-	free(args);
-	for (size_t i = 0; i < s->n; i++) {
-		if (strcmp(s->keys[i], key) == 0) {
-			free(key);
-			return true;
-		}
-	}
-	s->keys = xgrow(s->keys, &s->cap, s->n + 1, sizeof(*s->keys));
-	s->keys[s->n++] = key;
-	return false;
-}
-
-static void seen_release(struct seen *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->keys[i]);
-	free(s->keys);
-}
-
 static void run_calls(const struct agent_task *task, const struct llm_response *r,
-		      struct transcript *t, struct seen *seen, struct agent_task_result *out)
+		      struct transcript *t, struct seen_calls *seen, struct agent_task_result *out)
 {
-	struct llm_msg *asst = add(t, LLM_MSG_ASSISTANT, r->content);
+	struct llm_msg *asst = transcript_add(t, LLM_MSG_ASSISTANT, r->content);
 	struct tool_ctx ctx = { 0 };
 
 	if (task->ctx)
@@ -94,7 +41,7 @@ static void run_calls(const struct agent_task *task, const struct llm_response *
 		char *result = NULL;
 		struct llm_msg *res;
 
-		if (!task->allow_repeats && seen_before(seen, c)) {
+		if (!task->allow_repeats && seen_call_before(seen, c)) {
 			result = xasprintf("Error: '%s' was already called with exactly these "
 					   "arguments; its result is above. Use it, or answer now.",
 					   name);
@@ -106,7 +53,7 @@ static void run_calls(const struct agent_task *task, const struct llm_response *
 			log_info(TAG, "tool %s → %s", name, kith_strerror(rc));
 			out->tool_calls++;
 		}
-		res = add(t, LLM_MSG_TOOL, result);
+		res = transcript_add(t, LLM_MSG_TOOL, result);
 		res->tool_name = xstrdup(name);
 		res->tool_call_id = xstrdup(c->id);
 		free(result);
@@ -117,7 +64,7 @@ enum kith_status agent_task_run(const struct agent_task *task, struct agent_task
 				char **why)
 {
 	struct transcript t = { 0 };
-	struct seen seen = { 0 };
+	struct seen_calls seen = { 0 };
 	int max_steps = task->max_steps > 0 ? task->max_steps : DEFAULT_STEPS;
 	bool have_tools = task->tools && tools_count(task->tools) > 0;
 	enum kith_status rc = KITH_OK;
@@ -125,8 +72,8 @@ enum kith_status agent_task_run(const struct agent_task *task, struct agent_task
 	memset(out, 0, sizeof(*out));
 	KITH_ASSERT(task->llm && task->prompt);
 	if (task->system && *task->system)
-		add(&t, LLM_MSG_SYSTEM, task->system);
-	add(&t, LLM_MSG_USER, task->prompt);
+		transcript_add(&t, LLM_MSG_SYSTEM, task->system);
+	transcript_add(&t, LLM_MSG_USER, task->prompt);
 
 	for (int step = 1; step <= max_steps && !out->text; step++) {
 		bool last = step == max_steps;
@@ -142,7 +89,8 @@ enum kith_status agent_task_run(const struct agent_task *task, struct agent_task
 		char *err = NULL;
 
 		if (last && step > 1 && have_tools)
-			add(&t, LLM_MSG_SYSTEM, "No more tools: answer now with what you have found.");
+			transcript_add(&t, LLM_MSG_SYSTEM,
+				       "No more tools: answer now with what you have found.");
 		req.msgs = t.msgs;
 		req.nmsgs = t.n;
 		rc = llm_chat(task->llm, &req, &r, &err);
@@ -170,7 +118,7 @@ enum kith_status agent_task_run(const struct agent_task *task, struct agent_task
 	if (!out->text && !rc)
 		rc = kith_why(why, KITH_EPROTO, "the model gave no answer");
 out:
-	seen_release(&seen);
+	seen_calls_release(&seen);
 	transcript_release(&t);
 	return rc;
 }

@@ -210,7 +210,8 @@ static const struct zone *zone_named(const struct tz_places *p, const char *name
 }
 
 /* Calls fn for each line that is not a comment or empty. */
-static void each_line(const char *text, size_t n, void (*fn)(struct tz_places *, const char *, size_t),
+static void each_line(const char *text, size_t n,
+		      void (*fn)(struct tz_places *, const char *, size_t),
 		      struct tz_places *p)
 {
 	size_t i = 0;
