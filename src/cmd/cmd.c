@@ -124,6 +124,23 @@ const char *cmd_author(const struct cmd_ctx *ctx)
 	return ctx->ev && ctx->ev->author_id && *ctx->ev->author_id ? ctx->ev->author_id : NULL;
 }
 
+bool cmd_person(const struct cmd_ctx *ctx, const char *what, const char **user, char **reply,
+		enum kith_status *rc)
+{
+	*user = cmd_author(ctx);
+	if (!ctx->st) {
+		*reply = xasprintf("%s needs the database, and none is open here.", what);
+		*rc = KITH_EUNSUPPORTED;
+		return false;
+	}
+	if (!*user) {
+		*reply = xasprintf("%s is only for a person, and I can't tell who is asking.", what);
+		*rc = KITH_EINVAL;
+		return false;
+	}
+	return true;
+}
+
 bool cmd_is_owner(const struct cmd_ctx *ctx)
 {
 	const struct config *cfg = ctx->deps ? ctx->deps->cfg : NULL;

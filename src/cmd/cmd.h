@@ -59,6 +59,11 @@ void cmd_attach(const struct cmd_ctx *ctx, const char *content_type, const char 
 void cmd_out_release(struct cmd_out *o);
 /* The author of the command (NULL when unknown). */
 const char *cmd_author(const struct cmd_ctx *ctx);
+/* The precondition of the per-person commands: a database and a person to
+ * act for.  Returns true with *user set; otherwise false with *reply and
+ * *rc saying what is missing (`what` names the feature, "Muting"). */
+bool cmd_person(const struct cmd_ctx *ctx, const char *what, const char **user, char **reply,
+		enum kith_status *rc);
 /* Whether the author is the owner (APPROVAL_USER_ID; unset = nobody). */
 bool cmd_is_owner(const struct cmd_ctx *ctx);
 

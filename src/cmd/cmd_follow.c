@@ -37,29 +37,6 @@
 #define EVENTS_LIST_LIMIT 10
 #define FOLLOW_TOPIC_MAX 200
 
-static const char *author(const struct cmd_ctx *ctx)
-{
-	return ctx->ev && ctx->ev->author_id && *ctx->ev->author_id ? ctx->ev->author_id : NULL;
-}
-
-/* Common preconditions: a database and a person to answer for. */
-static bool ready(const struct cmd_ctx *ctx, const char **user, char **reply,
-		  enum kith_status *rc)
-{
-	*user = author(ctx);
-	if (!ctx->st) {
-		*reply = xstrdup("Following news needs the database, and none is open here.");
-		*rc = KITH_EUNSUPPORTED;
-		return false;
-	}
-	if (!*user) {
-		*reply = xstrdup("Only a person can follow topics.");
-		*rc = KITH_EINVAL;
-		return false;
-	}
-	return true;
-}
-
 /* 1–9 digits → true and *out; anything else is not a list number. */
 static bool parse_number(const char *s, size_t *out)
 {
@@ -159,7 +136,7 @@ enum kith_status cmd_follow(const struct cmd_ctx *ctx, const char *args, char **
 	char *why = NULL, *terms = NULL;
 	enum kith_status rc = KITH_OK;
 
-	if (!ready(ctx, &user, reply, &rc))
+	if (!cmd_person(ctx, "Following news", &user, reply, &rc))
 		return rc;
 	if (!*args) {
 		struct buf b = BUF_INIT(0);
@@ -221,7 +198,7 @@ enum kith_status cmd_unfollow(const struct cmd_ctx *ctx, const char *args, char 
 	char *why = NULL;
 	enum kith_status rc = KITH_OK;
 
-	if (!ready(ctx, &user, reply, &rc))
+	if (!cmd_person(ctx, "Following news", &user, reply, &rc))
 		return rc;
 	rc = store_follow_prompts_for_user(ctx->st, user, &p, &n, &why);
 	if (rc) {
@@ -308,7 +285,7 @@ enum kith_status cmd_events(const struct cmd_ctx *ctx, const char *args, char **
 	char *why = NULL, date[16];
 	enum kith_status rc = KITH_OK;
 
-	if (!ready(ctx, &user, reply, &rc))
+	if (!cmd_person(ctx, "Following news", &user, reply, &rc))
 		return rc;
 	if (*args && !parse_number(args, &k)) {
 		*reply = xasprintf("Usage: /events [N] — '%s' is not a number from the list.", args);

@@ -99,11 +99,6 @@ static void minute(int64_t ms, char *out, size_t n)
 	snprintf(out, n, "%.10s %.5s", iso, iso + 11);   /* YYYY-MM-DD HH:MM (UTC) */
 }
 
-static const char *author(const struct cmd_ctx *ctx)
-{
-	return ctx->ev && ctx->ev->author_id && *ctx->ev->author_id ? ctx->ev->author_id : NULL;
-}
-
 static enum kith_status list(struct store *st, const char *user, char **reply)
 {
 	struct ranked r;
@@ -252,18 +247,12 @@ static enum kith_status forget(struct store *st, const char *user, const char *a
 
 enum kith_status cmd_memory(const struct cmd_ctx *ctx, const char *args, char **reply)
 {
-	const char *user = author(ctx);
+	const char *user;
 	struct slice word, rest;
 	enum kith_status rc;
 
-	if (!ctx->st) {
-		*reply = xstrdup("Memory needs the database, and none is open here.");
-		return KITH_EUNSUPPORTED;
-	}
-	if (!user) {
-		*reply = xstrdup("I can only show memories to a person who asks for them.");
-		return KITH_EINVAL;
-	}
+	if (!cmd_person(ctx, "Memory", &user, reply, &rc))
+		return rc;
 	if (!*args)
 		return list(ctx->st, user, reply);
 	if (slice_split(slice_cstr(args), ' ', &word, &rest) && slice_eq(word, "forget")) {

@@ -14,23 +14,6 @@
 
 #include <stdlib.h>
 
-static bool ready(const struct cmd_ctx *ctx, const char **user, char **reply,
-		  enum kith_status *rc)
-{
-	*user = cmd_author(ctx);
-	if (!ctx->st) {
-		*reply = xstrdup("Muting needs the database, and none is open here.");
-		*rc = KITH_EUNSUPPORTED;
-		return false;
-	}
-	if (!*user) {
-		*reply = xstrdup("Only a person can mute me.");
-		*rc = KITH_EINVAL;
-		return false;
-	}
-	return true;
-}
-
 enum kith_status cmd_mute(const struct cmd_ctx *ctx, const char *args, char **reply)
 {
 	const char *user;
@@ -38,7 +21,7 @@ enum kith_status cmd_mute(const struct cmd_ctx *ctx, const char *args, char **re
 	enum kith_status rc;
 
 	(void)args;
-	if (!ready(ctx, &user, reply, &rc))
+	if (!cmd_person(ctx, "Muting", &user, reply, &rc))
 		return rc;
 	rc = store_user_mute(ctx->st, user, &why);
 	if (rc == KITH_OK) {
@@ -61,7 +44,7 @@ enum kith_status cmd_unmute(const struct cmd_ctx *ctx, const char *args, char **
 	enum kith_status rc;
 
 	(void)args;
-	if (!ready(ctx, &user, reply, &rc))
+	if (!cmd_person(ctx, "Muting", &user, reply, &rc))
 		return rc;
 	rc = store_user_unmute(ctx->st, user, &why);
 	if (rc == KITH_OK) {

@@ -601,19 +601,14 @@ static enum kith_status usage(char **reply, const char *what)
 
 enum kith_status cmd_profile(const struct cmd_ctx *ctx, const char *args, char **reply)
 {
-	const char *user = cmd_author(ctx), *val;
+	const char *user, *val;
 	struct change c = { 0 };
 	size_t kw;
 	char iso[11], *why = NULL;
+	enum kith_status rc;
 
-	if (!ctx->st) {
-		*reply = xstrdup("Profiles need the database, and none is open here.");
-		return KITH_EUNSUPPORTED;
-	}
-	if (!user) {
-		*reply = xstrdup("Only a person can have a profile.");
-		return KITH_EINVAL;
-	}
+	if (!cmd_person(ctx, "A profile", &user, reply, &rc))
+		return rc;
 	if (!*args)
 		return show(ctx, user, reply);
 	kw = strcspn(args, " \t:=");
@@ -621,7 +616,8 @@ enum kith_status cmd_profile(const struct cmd_ctx *ctx, const char *args, char *
 #define IS(word) (kw == strlen(word) && strncasecmp(args, word, kw) == 0)
 	if (IS("clear") && !*val) {
 		struct store_user_profile empty = { .updated_at = clock_now_ms() };
-		enum kith_status rc = store_user_profile_put(ctx->st, user, &empty, &why);
+
+		rc = store_user_profile_put(ctx->st, user, &empty, &why);
 
 		*reply = rc ? xasprintf("I couldn't clear your profile: %s",
 					why ? why : kith_strerror(rc))
@@ -652,8 +648,6 @@ enum kith_status cmd_profile(const struct cmd_ctx *ctx, const char *args, char *
 		return set_one(ctx, user, &c, reply);
 	}
 	if (IS("birthday") || IS("dob") || IS("born") || IS("date_of_birth")) {
-		enum kith_status rc;
-
 		if (!*val)
 			return usage(reply, "`/profile birthday 1990-04-02` (or 2 April 1990)");
 		rc = profile_parse_date(val, today_utc(), iso, &why);
@@ -668,7 +662,7 @@ enum kith_status cmd_profile(const struct cmd_ctx *ctx, const char *args, char *
 	}
 	if (IS("timezone") || IS("tz") || IS("zone")) {
 		struct tz *tz = NULL;
-		enum kith_status rc, out;
+		enum kith_status out;
 
 		if (!*val)
 			return usage(reply, "`/profile timezone Area/City` (for example Europe/Lisbon),"

@@ -130,7 +130,7 @@ static void test_memory(void)
 	free(r);
 	r = run(st, NULL, "/memory", &rc);
 	CHECK_EQ(rc, KITH_EINVAL);
-	CHECK_STR(r, "I can only show memories to a person who asks for them.");
+	CHECK_STR(r, "Memory is only for a person, and I can't tell who is asking.");
 	free(r);
 
 	/* forget by number removes the entity with its facts */
