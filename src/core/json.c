@@ -84,3 +84,23 @@ void kjson_set_str(json_t *obj, const char *key, const char *value)
 	if (value)
 		json_object_set_new(obj, key, json_string(value));
 }
+
+json_t *kjson_object_in(const char *p, size_t n)
+{
+	const char *open = p ? memchr(p, '{', n) : NULL, *close = NULL;
+	json_t *root = NULL;
+
+	for (size_t k = n; open && k > 0; k--) {
+		if (p[k - 1] == '}') {
+			close = p + k - 1;
+			break;
+		}
+	}
+	if (open && close && close > open)
+		root = json_loadb(open, (size_t)(close - open) + 1, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}

@@ -14,6 +14,10 @@
 
 /* Parse text; on failure *why says where and why. Caller owns the result. */
 json_t *kjson_parse(const char *p, size_t n, char **why);
+/* The JSON object a model's reply carries, however it is wrapped (prose or
+ * a ``` fence around it): the text from the first '{' to the last '}',
+ * parsed with duplicate keys refused.  NULL when there is no object. */
+json_t *kjson_object_in(const char *p, size_t n);
 
 const char *kjson_str(const json_t *obj, const char *key);
 json_t *kjson_obj(const json_t *obj, const char *key);

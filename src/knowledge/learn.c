@@ -17,6 +17,7 @@
 #include "knowledge/knowledge.h"
 
 #include "core/alloc.h"
+#include "core/json.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -85,17 +86,10 @@ static char *clean_query(const char *s)
 
 enum kith_status knowledge_learn_parse_query(const char *p, size_t n, char **query, char **why)
 {
-	const char *open = p ? memchr(p, '{', n) : NULL, *close = NULL;
-	json_t *root = NULL, *q;
+	json_t *root, *q;
 
 	*query = NULL;
-	for (size_t k = n; open && k > 0; k--)
-		if (p[k - 1] == '}') {
-			close = p + k - 1;
-			break;
-		}
-	if (open && close && close > open)
-		root = json_loadb(open, (size_t)(close - open) + 1, JSON_REJECT_DUPLICATES, NULL);
+	root = kjson_object_in(p, n);
 	if (!json_is_object(root)) {
 		json_decref(root);
 		return kith_why(why, KITH_EPROTO, "the model's reply has no JSON object");

@@ -88,18 +88,11 @@ void knowledge_reply_release(struct knowledge_reply *r)
 enum kith_status knowledge_parse_reply(const char *p, size_t n, struct knowledge_reply *out,
 				       char **why)
 {
-	const char *open = p ? memchr(p, '{', n) : NULL, *close = NULL;
-	json_t *root = NULL, *arr, *e;
+	json_t *root, *arr, *e;
 	size_t i, cap = 0;
 
 	memset(out, 0, sizeof(*out));
-	for (size_t k = n; open && k > 0; k--)
-		if (p[k - 1] == '}') {
-			close = p + k - 1;
-			break;
-		}
-	if (open && close && close > open)
-		root = json_loadb(open, (size_t)(close - open) + 1, JSON_REJECT_DUPLICATES, NULL);
+	root = kjson_object_in(p, n);
 	arr = root ? json_object_get(root, "entities") : NULL;
 	if (!json_is_array(arr)) {
 		json_decref(root);

@@ -12,6 +12,7 @@
 
 #include "agent/agent.h"
 #include "core/alloc.h"
+#include "core/json.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/tz.h"
@@ -75,17 +76,10 @@ static char *field(json_t *root, const char *name, size_t cap, bool collapse)
 enum kith_status schedule_parse_answer(const char *p, size_t n, struct schedule_answer *out,
 				       char **why)
 {
-	const char *open = p ? memchr(p, '{', n) : NULL, *close = NULL;
-	json_t *root = NULL;
+	json_t *root;
 
 	memset(out, 0, sizeof(*out));
-	for (size_t k = n; open && k > 0; k--)
-		if (p[k - 1] == '}') {
-			close = p + k - 1;
-			break;
-		}
-	if (open && close && close > open)
-		root = json_loadb(open, (size_t)(close - open) + 1, JSON_REJECT_DUPLICATES, NULL);
+	root = kjson_object_in(p, n);
 	if (!json_is_object(root)) {
 		json_decref(root);
 		return kith_why(why, KITH_EPROTO, "the model's reply has no JSON object");
