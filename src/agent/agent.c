@@ -7,6 +7,7 @@
  * last allowed step offers no tools, so a turn always ends with words. */
 #include "agent/agent.h"
 #include "agent/transcript.h"
+#include "config/config.h"
 #include "agent/tools.h"
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -280,7 +281,9 @@ enum kith_status agent_turn(const struct agent_deps *deps, struct store *st,
 {
 	struct transcript t = { 0 };
 	struct seen_calls seen = { 0 };
-	int max_steps = deps->max_steps > 0 ? deps->max_steps : 5;
+	/* Read on every turn: /config may change it. */
+	int max_steps = deps->max_steps > 0 ? deps->max_steps
+			: deps->cfg ? (int)config_int(deps->cfg, CFG_MESSAGE_MAX_STEPS) : 5;
 	struct transcript history = { 0 };
 	char *system = NULL, *recent = NULL, *memories;
 	int64_t now = clock_now_ms(), parent = 0;

@@ -34,12 +34,14 @@ struct agent_deps {
 	const char *persona;      /* SEL_PERSONA_SEED */
 	const char *timezone;     /* SEL_TIMEZONE */
 	int recent_limit;         /* RECENT_CONTEXT_LIMIT */
-	int max_steps;            /* MESSAGE_MAX_STEPS */
+	int max_steps;            /* > 0: model calls per turn; 0 = MESSAGE_MAX_STEPS,
+				   * read on every turn */
 	const struct config *cfg;
 	/* Episodic memory (memory/memory.h); NULL = the agent neither stores
 	 * nor recalls memories. */
 	struct memory *memory;
-	int recall_limit;         /* MEMORY_RECALL_LIMIT */
+	int recall_limit;         /* > 0: memories per prompt; 0 = MEMORY_RECALL_LIMIT,
+				   * read on every turn (agent_recall_limit) */
 	int memory_min_chars;     /* MEMORY_MIN_CHARS */
 	const char *memory_scope; /* GLOBAL_MEMORY_ID, or NULL = one scope per
 				   * conversation (GLOBAL_MEMORY_ENABLED=false) */
@@ -127,6 +129,9 @@ double agent_message_salience(const char *text, int min_chars);
  * conversation text, added to the query when the message is short. */
 char *agent_recall_section(const struct agent_deps *deps, struct store *st,
 			   const struct agent_turn_in *in, const char *recent, int64_t now_ms);
+
+/* How many memories go into a prompt (recall_limit, else the setting). */
+int agent_recall_limit(const struct agent_deps *deps);
 
 /* Store the user's message as a memory when it is significant.  `recent`
  * (may be NULL) is the conversation before it: its last lines are kept as

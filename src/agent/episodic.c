@@ -11,6 +11,7 @@
  * message as the query, widened with the recent conversation when the
  * message is short ("and you?" says little on its own). */
 #include "agent/agent.h"
+#include "config/config.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -163,7 +164,7 @@ char *agent_recall_section(const struct agent_deps *deps, struct store *st,
 	query = recall_query(in->text ? in->text : "", recent);
 	q.scope = scope;
 	q.text = query;
-	q.limit = deps->recall_limit > 0 ? (size_t)deps->recall_limit : 10;
+	q.limit = (size_t)agent_recall_limit(deps);
 	q.now_ms = now_ms;
 	if (memory_recall(deps->memory, st, &q, &hits, &n, &why) != KITH_OK) {
 		log_warn("memory", "no memories recalled this turn: %s", why ? why : "?");
@@ -284,4 +285,11 @@ void agent_remember_text(const struct agent_deps *deps, struct store *st,
 	if (!deps->memory || !text || !*text)
 		return;
 	remember(deps, st, in, text, tags, salience, NULL, NULL);
+}
+
+int agent_recall_limit(const struct agent_deps *deps)
+{
+	if (deps->recall_limit > 0)
+		return deps->recall_limit;
+	return deps->cfg ? (int)config_int(deps->cfg, CFG_MEMORY_RECALL_LIMIT) : 10;
 }

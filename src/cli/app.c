@@ -113,7 +113,6 @@ static int open_memory(struct app *app)
 	log_info("memory", "episodic memory in %s, embedder %s", mo.him_dir,
 		 embedder_id(app->embedder));
 	app->deps.memory = app->memory;
-	app->deps.recall_limit = (int)config_int(app->cfg, CFG_MEMORY_RECALL_LIMIT);
 	app->deps.memory_min_chars = (int)config_int(app->cfg, CFG_MEMORY_MIN_CHARS);
 	app->deps.memory_scope = config_bool(app->cfg, CFG_GLOBAL_MEMORY_ENABLED)
 					 ? config_str(app->cfg, CFG_GLOBAL_MEMORY_ID)
@@ -185,7 +184,6 @@ static int build_agent(struct app *app)
 	app->deps.persona = config_str(app->cfg, CFG_SEL_PERSONA_SEED);
 	app->deps.timezone = config_str(app->cfg, CFG_SEL_TIMEZONE);
 	app->deps.recent_limit = (int)config_int(app->cfg, CFG_RECENT_CONTEXT_LIMIT);
-	app->deps.max_steps = (int)config_int(app->cfg, CFG_MESSAGE_MAX_STEPS);
 	app->deps.always_search = search_available(app->cfg);
 	if (!app->deps.always_search)
 		log_info("search", "no PERPLEXITY_API_KEY: replies come without web search");

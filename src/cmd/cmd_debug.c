@@ -42,7 +42,7 @@ enum kith_status cmd_debug(const struct cmd_ctx *ctx, const char *args, char **r
 	}
 	buf_printf(&b, "- Memory: %s", d->memory ? "on" : "off");
 	if (d->memory)
-		buf_printf(&b, ", %d memories per prompt, %s\n", d->recall_limit > 0 ? d->recall_limit : 10,
+		buf_printf(&b, ", %d memories per prompt, %s\n", agent_recall_limit(d),
 			   d->memory_scope ? "one memory shared by every conversation"
 					   : "one memory per conversation");
 	else

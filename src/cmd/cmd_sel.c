@@ -66,7 +66,7 @@ enum kith_status cmd_sel_status(const struct cmd_ctx *ctx, const char *args, cha
 	buf_printf(&b, "People known: %zu\n", v.users);
 	buf_printf(&b, "Settings: timezone %s; memory recall limit %d; whitelist %zu channel%s%s; "
 		       "global mood %s",
-		   ps.timezone, ctx->deps->recall_limit > 0 ? ctx->deps->recall_limit : 10,
+		   ps.timezone, agent_recall_limit(ctx->deps),
 		   list_len(ps.whitelist), list_len(ps.whitelist) == 1 ? "" : "s",
 		   list_len(ps.whitelist) ? "" : " (all allowed)", ps.global_mood ? "on" : "off");
 	if (ps.global_mood)
