@@ -200,6 +200,7 @@ static void test_foreground_cancels_background(void)
 	kith_env_set(&e, "EXTRACTION_ENTITY_SEMANTIC_THRESHOLD", "0.05");
 	kith_env_set(&e, "LLM_MAX_RETRIES", "0");
 	kith_env_set(&e, "APPROVAL_USER_ID", USER);
+	kith_env_set(&e, "OLLAMA_IMAGE_MODEL", "painter");
 	p = kith_start(&e, "run", NULL);
 	REQUIRE(p);
 	REQUIRE(fake_discord_wait_op(discord, 2, fake_discord_op_count(discord, 2) + 1, WAIT_MS));
@@ -268,6 +269,41 @@ static void test_foreground_cancels_background(void)
 	CHECK_CONTAINS(reply, "Not changed");
 	free(reply);
 	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM messages WHERE content LIKE '/config%'"), 0);
+
+	/* /mute over Discord, and /draw: the picture goes out as an attachment
+	 * (multipart) with the reply. */
+	dm("3000000000000000405", "/mute");
+	reply = next_post(&seen);
+	CHECK_CONTAINS(reply, "Muted");
+	free(reply);
+	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM user_mutes WHERE user = '" USER "'"), 1);
+	{
+		static const unsigned char png[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n',
+						     0, 0, 0, 13, 'I', 'H', 'D', 'R' };
+		size_t before = fake_discord_request_count(discord);
+		bool attached = false;
+
+		fake_llm_set_image(llm, png, sizeof(png));
+		dm("3000000000000000406", "/draw a lighthouse at dusk");
+		end = clock_mono_ms() + WAIT_MS;
+		while (!attached && clock_mono_ms() < end) {
+			size_t n = fake_discord_request_count(discord);
+
+			for (size_t i = before; i < n && !attached; i++) {
+				char *ct = fake_discord_request_header(discord, i, "Content-Type");
+				char *body = fake_discord_request_body(discord, i);
+
+				attached = ct && body && strstr(ct, "multipart/form-data") &&
+					   strstr(body, "image/png") && strstr(body, "Here you go.");
+				free(ct);
+				free(body);
+			}
+			if (!attached)
+				fake_discord_wait_requests(discord, n + 1, 100);
+		}
+		CHECK(attached);
+		seen = fake_discord_request_count(discord);
+	}
 	CHECK(db_int(e.db_path, "SELECT count(*) FROM command_log WHERE command = 'config'") >= 2);
 
 	kill(proc_pid(p), SIGTERM);
