@@ -345,6 +345,14 @@ enum kith_status http_perform(const struct http_request *req, struct http_respon
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
+	if (req->max_redirects > 0) {
+		curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)req->max_redirects);
+#if LIBCURL_VERSION_NUM >= 0x075500
+		curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR,
+				 strncasecmp(req->url, "https:", 6) == 0 ? "https" : "http,https");
+#endif
+	}
 	if (req->timeout_ms > 0)
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms);
 	if (req->connect_timeout_ms > 0)

@@ -34,6 +34,10 @@ struct http_request {
 	long connect_timeout_ms;     /* 0 = curl's default */
 	size_t max_response;         /* cap on bytes read; 0 = 8 MiB */
 	const struct cancel *cancel; /* may be NULL */
+	/* Follow up to this many redirects (0 = none: a 3xx is the answer).
+	 * Never from https to http; credentials in headers are not sent to
+	 * another host (libcurl's rule). */
+	int max_redirects;
 	/* Streaming: when set, the body of a 2xx answer goes here piece by
 	 * piece instead of into resp->body.  A non-zero status aborts the
 	 * transfer and becomes the call's result (the callback says why

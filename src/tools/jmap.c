@@ -219,6 +219,9 @@ static enum kith_status exchange(const struct jmap_conn *conn, const char *url, 
 		.timeout_ms = conn->timeout_ms > 0 ? conn->timeout_ms : 30000,
 		.connect_timeout_ms = 10000, .max_response = JMAP_MAX_RESPONSE,
 		.cancel = conn->cancel,
+		/* The session may be asked for at /.well-known/jmap, which
+		 * redirects (RFC 8620 §2.2); API calls are never redirected. */
+		.max_redirects = body ? 0 : 3,
 	};
 	/* Both requests only read, so a retry cannot do anything twice. */
 	struct http_retry policy = { .max_attempts = 2, .base_ms = 500, .max_ms = 5000 };

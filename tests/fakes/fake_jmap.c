@@ -370,6 +370,10 @@ static void handle(void *ud, struct fss *srv, size_t index, const char *method, 
 	want = f->token ? xasprintf("Bearer %s", f->token) : NULL;
 	if (want && (!auth || strcmp(auth, want) != 0)) {
 		fss_answer_text(a, 401, "text/plain", xstrdup("Authorization header not a valid format"));
+	} else if (strcmp(path, "/.well-known/jmap") == 0 && strcmp(method, "GET") == 0) {
+		/* RFC 8620 §2.2: the well-known URL redirects to the session. */
+		a->location = xstrdup(f->session_url);
+		fss_answer_text(a, 301, "text/plain", xstrdup("Moved"));
 	} else if (strcmp(path, SESSION_PATH) == 0 && strcmp(method, "GET") == 0) {
 		f->session_fetches++;
 		fss_answer_text(a, 0, TYPE, session_body(f));

@@ -108,6 +108,7 @@ static enum MHD_Result answer(struct fss *s, struct MHD_Connection *conn, struct
 	if (!wait_delay(s, conn, a.delay_ms) || a.hang_up) {
 		free(a.owned);
 		free(a.owned_type);
+		free(a.location);
 		return MHD_NO;
 	}
 	resp = MHD_create_response_from_buffer(a.len, (void *)(a.body ? a.body : ""),
@@ -116,6 +117,9 @@ static enum MHD_Result answer(struct fss *s, struct MHD_Connection *conn, struct
 	if (resp && a.content_type)
 		MHD_add_response_header(resp, "Content-Type", a.content_type);
 	free(a.owned_type);
+	if (resp && a.location)
+		MHD_add_response_header(resp, "Location", a.location);
+	free(a.location);
 	if (!resp)
 		return MHD_NO;
 	pthread_mutex_lock(&s->lock);

@@ -27,6 +27,8 @@ struct fss_answer {
 	bool hang_up;               /* close without answering */
 	char *owned;                /* freed by the server after answering */
 	char *owned_type;           /* likewise (a content_type to free) */
+	char *location;             /* heap: a Location header (redirects), freed
+				     * by the server; NULL = none */
 };
 
 struct fss;

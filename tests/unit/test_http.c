@@ -4,6 +4,7 @@
 #include "core/clock.h"
 #include "core/http.h"
 #include "fakes/fake_llm.h"
+#include "fakes/fake_jmap.h"
 #include "support/test.h"
 
 #include <arpa/inet.h>
@@ -74,6 +75,37 @@ static void test_get_and_headers(void)
 	free(h);
 	http_response_release(&resp);
 	free(u);
+}
+
+/* Redirects are followed only when asked for (the JMAP fake's well-known
+ * address answers 301 to its session resource). */
+static void test_redirects(void)
+{
+	struct fake_jmap *j = fake_jmap_start();
+	const char *base, *slash;
+	char *u, *why = NULL;
+	struct http_response resp;
+	struct http_request req = { .method = "GET", .timeout_ms = 5000 };
+
+	REQUIRE(j);
+	base = fake_jmap_session_url(j);
+	slash = strstr(base, "/jmap/session");
+	REQUIRE(slash);
+	u = xasprintf("%.*s/.well-known/jmap", (int)(slash - base), base);
+	req.url = u;
+	http_response_init(&resp);
+	CHECK_EQ(http_perform(&req, &resp, &why), KITH_EHTTP);
+	CHECK_EQ(resp.status, 301);
+	free(why);
+	why = NULL;
+	req.max_redirects = 3;
+	CHECK_EQ(http_perform(&req, &resp, &why), KITH_OK);
+	CHECK_EQ(resp.status, 200);
+	CHECK_CONTAINS(buf_str(&resp.body), "primaryAccounts");
+	CHECK_EQ(fake_jmap_session_fetches(j), 1);
+	http_response_release(&resp);
+	free(u);
+	fake_jmap_stop(j);
 }
 
 static void test_error_body_kept(void)
@@ -290,6 +322,7 @@ int main(void)
 	RUN(test_retry_after_parse);
 	RUN(test_retryable);
 	RUN(test_get_and_headers);
+	RUN(test_redirects);
 	RUN(test_error_body_kept);
 	RUN(test_streaming_and_abort);
 	RUN(test_cap);

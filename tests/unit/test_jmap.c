@@ -18,14 +18,15 @@
 
 #define TOKEN "fmu1-secret-token-123"
 
-static struct config *config_for(struct fake_jmap *f, const char *token)
+static struct config *config_at(struct fake_jmap *f, const char *token, const char *session_url)
 {
 	char *e[6], *why = NULL;
 	struct config *cfg = NULL;
 	int n = 0;
 
 	e[n++] = xasprintf("KITH_DATA_DIR=%s", test_tmpdir());
-	e[n++] = xasprintf("JMAP_SESSION_URL=%s", fake_jmap_session_url(f));
+	e[n++] = xasprintf("JMAP_SESSION_URL=%s", session_url ? session_url
+								 : fake_jmap_session_url(f));
 	e[n++] = xstrdup("JMAP_REQUEST_TIMEOUT=5");
 	if (token)
 		e[n++] = xasprintf("FASTMAIL_API_TOKEN=%s", token);
@@ -36,6 +37,11 @@ static struct config *config_for(struct fake_jmap *f, const char *token)
 		free(e[i]);
 	free(why);
 	return cfg;
+}
+
+static struct config *config_for(struct fake_jmap *f, const char *token)
+{
+	return config_at(f, token, NULL);
 }
 
 static void mailbox(struct fake_jmap *f)
@@ -228,6 +234,34 @@ static void test_session_state(void)
 	r = call_tool(cfg, &tool_search_emails, "{\"text\":\"march\"}", &rc);
 	free(r);
 	CHECK_EQ(fake_jmap_session_fetches(f), 2);
+	config_free(cfg);
+	fake_jmap_stop(f);
+}
+
+/* JMAP_SESSION_URL may be the well-known address, which redirects to the
+ * session resource (RFC 8620 §2.2); the token goes along (same host). */
+static void test_well_known_redirect(void)
+{
+	struct fake_jmap *f = fake_jmap_start();
+	struct config *cfg;
+	enum kith_status rc;
+	const char *base, *slash;
+	char *r, *well_known;
+
+	REQUIRE(f);
+	jmap_client_forget(jmap_shared());
+	mailbox(f);
+	base = fake_jmap_session_url(f);
+	slash = strstr(base, "/jmap/session");
+	REQUIRE(slash);
+	well_known = xasprintf("%.*s/.well-known/jmap", (int)(slash - base), base);
+	cfg = config_at(f, TOKEN, well_known);
+	r = call_tool(cfg, &tool_search_emails, "{\"text\":\"invoice\"}", &rc);
+	CHECK_EQ(rc, KITH_OK);
+	CHECK_CONTAINS(r, "[Mbill]");
+	free(r);
+	CHECK_EQ(fake_jmap_session_fetches(f), 1);
+	free(well_known);
 	config_free(cfg);
 	fake_jmap_stop(f);
 }
@@ -509,6 +543,7 @@ int main(void)
 {
 	RUN(test_search);
 	RUN(test_session_state);
+	RUN(test_well_known_redirect);
 	RUN(test_read);
 	RUN(test_errors);
 	RUN(test_parsers);
