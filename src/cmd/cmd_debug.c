@@ -9,8 +9,29 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "llm/llm.h"
+#include "plugin/plugin.h"
 #include "sched/scheduler.h"
 #include "tools/search.h"
+
+/* Plugin agents loaded, and who may use system access and how. */
+static void agents_line(struct buf *b, const struct agent_deps *d, const struct config *cfg)
+{
+	const char *owner = cfg ? config_str(cfg, CFG_APPROVAL_USER_ID) : NULL;
+	struct plugin_info *a = NULL;
+	size_t n = d->plugins ? plugins_list(d->plugins, &a) : 0;
+
+	plugin_info_free(a, n);
+	buf_printf(b, "- Agents: %zu plugin agent%s loaded", n, n == 1 ? "" : "s");
+	if (!d->system)
+		buf_puts(b, "; no system agent here\n");
+	else if (!owner || !*owner)
+		buf_puts(b, "; system access off (APPROVAL_USER_ID is not set, so nobody may use it)\n");
+	else
+		buf_printf(b, "; system access for the owner only, commands run %s%s\n",
+			   cfg && config_str(cfg, CFG_TMUX_CONTROL_TOKEN)
+				   ? "through the tmux control API" : "directly (no TMUX_CONTROL_TOKEN)",
+			   cfg && config_bool(cfg, CFG_SYSTEM_SHELL_MODE) ? ", shell mode on" : "");
+}
 
 enum kith_status cmd_debug(const struct cmd_ctx *ctx, const char *args, char **reply)
 {
@@ -48,7 +69,10 @@ enum kith_status cmd_debug(const struct cmd_ctx *ctx, const char *args, char **r
 	else
 		buf_puts(&b, "\n");
 	buf_printf(&b, "- Steps per message: %d, recent messages in context: %d\n",
-		   d->max_steps > 0 ? d->max_steps : 5, d->recent_limit > 0 ? d->recent_limit : 20);
+		   d->max_steps > 0 ? d->max_steps
+		   : cfg ? (int)config_int(cfg, CFG_MESSAGE_MAX_STEPS) : 5,
+		   d->recent_limit > 0 ? d->recent_limit : 20);
+	agents_line(&b, d, cfg);
 	if (d->sched) {
 		char line[2048];
 

@@ -124,6 +124,9 @@ static void test_no_owner_means_nobody(void)
 	CHECK(!exists(p));
 	CHECK_CONTAINS(r.out, "APPROVAL_USER_ID");
 	proc_result_release(&r);
+	REQUIRE(kith_run(&e, "/debug\n", &r, "chat", NULL) == 0);
+	CHECK_CONTAINS(r.out, "system access off (APPROVAL_USER_ID is not set");
+	proc_result_release(&r);
 	kith_env_release(&e);
 	free(in);
 	free(p);
