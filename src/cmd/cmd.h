@@ -74,6 +74,7 @@ enum kith_status cmd_debug(const struct cmd_ctx *ctx, const char *args, char **r
 enum kith_status cmd_sel_agents(const struct cmd_ctx *ctx, const char *args, char **reply);
 enum kith_status cmd_sel_run_agent(const struct cmd_ctx *ctx, const char *args, char **reply);
 enum kith_status cmd_learn(const struct cmd_ctx *ctx, const char *args, char **reply);
+enum kith_status cmd_unlearn(const struct cmd_ctx *ctx, const char *args, char **reply);
 enum kith_status cmd_memory(const struct cmd_ctx *ctx, const char *args, char **reply);
 enum kith_status cmd_follow(const struct cmd_ctx *ctx, const char *args, char **reply);
 enum kith_status cmd_unfollow(const struct cmd_ctx *ctx, const char *args, char **reply);

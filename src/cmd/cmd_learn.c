@@ -6,6 +6,10 @@
  *   /learn         the author's topics not announced yet, with progress
  *                  and what each has found so far
  *
+ *   /unlearn       every topic, oldest first, numbered
+ *   /unlearn N     forget topic N and what its searches taught: their facts,
+ *                  entities left with none, the searches, the topic
+ *
  * Design choice: the prompt is saved even without PERPLEXITY_API_KEY, as
  * the reference does, and the reply says plainly that nothing happens
  * until the key is set; the topic is not lost to a configuration gap. */
@@ -15,6 +19,7 @@
 #include "config/config.h"
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "store/store.h"
 #include "tools/search.h"
 
@@ -175,4 +180,74 @@ enum kith_status cmd_learn(const struct cmd_ctx *ctx, const char *args, char **r
 	else
 		*reply = xasprintf("Okay, I'll learn more about %s once I can: %s", args, no_key);
 	return KITH_OK;
+}
+
+/* ---- /unlearn ---------------------------------------------------------------- */
+
+static enum kith_status history(struct store_learn_prompt *lp, size_t n, char **reply)
+{
+	struct buf b = BUF_INIT(0);
+
+	if (n == 0) {
+		*reply = xstrdup("You haven't asked me to learn anything yet. /learn TOPIC starts.");
+		return KITH_OK;
+	}
+	buf_puts(&b, "**Learn History**");
+	for (size_t i = 0; i < n; i++) {
+		char iso[32];
+
+		clock_format_utc(lp[i].created_at, iso, sizeof(iso));
+		buf_printf(&b, "\n%zu. %s%s — %.10s", i + 1, lp[i].prompt,
+			   strcmp(lp[i].status, "active") == 0 ? " *(active)*" : "", iso);
+	}
+	buf_puts(&b, "\n\n/unlearn N forgets topic N and what I learned from it.");
+	*reply = buf_detach(&b);
+	return KITH_OK;
+}
+
+enum kith_status cmd_unlearn(const struct cmd_ctx *ctx, const char *args, char **reply)
+{
+	struct store_learn_prompt *lp = NULL;
+	const char *user;
+	char **names = NULL, *end = NULL, *why = NULL;
+	size_t n = 0, *counts = NULL, k = 0;
+	unsigned long long pick;
+	struct buf b = BUF_INIT(0);
+	enum kith_status rc;
+
+	if (!cmd_person(ctx, "Unlearning", &user, reply, &rc))
+		return rc;
+	if ((rc = store_learn_prompts_list(ctx->st, user, NULL, &lp, &n, &why)) != KITH_OK) {
+		*reply = xasprintf("I couldn't read your topics: %s", why);
+		free(why);
+		return rc;
+	}
+	if (!*args) {
+		rc = history(lp, n, reply);
+		store_learn_prompts_free(lp, n);
+		return rc;
+	}
+	pick = strtoull(args, &end, 10);
+	if (!end || *end || args[0] == '-' || args[0] == '+' || pick < 1 || pick > n) {
+		*reply = xasprintf("#%.20s doesn't match any topic. /unlearn lists them.", args);
+		store_learn_prompts_free(lp, n);
+		return KITH_EINVAL;
+	}
+	rc = store_learn_prompt_forget(ctx->st, lp[pick - 1].id, &names, &counts, &k, &why);
+	if (rc) {
+		*reply = xasprintf("I couldn't forget that topic: %s", why ? why : kith_strerror(rc));
+	} else {
+		buf_printf(&b, "Forgetting what I learned about **%s**", lp[pick - 1].prompt);
+		for (size_t i = 0; i < k; i++)
+			buf_printf(&b, "\n• %s (%zu fact%s)", names[i], counts[i],
+				   counts[i] == 1 ? "" : "s");
+		if (!k)
+			buf_puts(&b, "\nNothing had been learned from it yet.");
+		*reply = buf_detach(&b);
+	}
+	free(why);
+	store_strings_free(names, k);
+	free(counts);
+	store_learn_prompts_free(lp, n);
+	return rc;
 }

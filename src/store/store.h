@@ -599,6 +599,15 @@ enum kith_status store_learn_prompt_announced(struct store *st, int64_t id, int6
 enum kith_status store_search_log_set_learn_prompt(struct store *st, int64_t log_id,
 						   int64_t prompt_id, char **why) KITH_MUST_CHECK;
 void store_learn_prompts_free(struct store_learn_prompt *rows, size_t n);
+/* /unlearn: forget a learn prompt with what its searches taught, in one
+ * transaction: the facts that came from its searches go, entities left
+ * without facts go (with their engagements), its searches and the prompt
+ * itself go.  *names and *counts (may be NULL; free with
+ * store_strings_free and free) receive each entity that lost facts, most
+ * first, and how many it lost; *n how many.  KITH_ENOTFOUND when there is
+ * no such prompt. */
+enum kith_status store_learn_prompt_forget(struct store *st, int64_t id, char ***names,
+					   size_t **counts, size_t *n, char **why) KITH_MUST_CHECK;
 
 /* /follow prompts. */
 struct store_follow_prompt {

@@ -3,6 +3,7 @@
  * deletion, another person's rows left alone, and every error answer. */
 #include "support/test.h"
 #include "support/storetest.h"
+#include "support/itest.h"
 #include "agent/agent.h"
 #include "channel/channel.h"
 #include "cmd/cmd.h"
@@ -390,6 +391,72 @@ static void test_listed(void)
 	}
 }
 
+/* /unlearn: the history, then forgetting a topic takes its facts, the
+ * entities left with none and its searches; what was learned elsewhere
+ * stays, and another person's topics are not theirs to number. */
+static void test_unlearn(void)
+{
+	struct store *st = storetest_open("cmd-unlearn.db");
+	char *path = test_path("cmd-unlearn.db"), *r, *why = NULL;
+	int64_t lp = 0, other_lp = 0, log1 = 0, log2 = 0, rust, tea;
+	enum kith_status rc;
+
+	REQUIRE(st);
+	r = run(st, "ana", "/unlearn", &rc);
+	CHECK_CONTAINS(r, "haven't asked me to learn anything");
+	free(r);
+	CHECK_EQ(store_learn_prompt_add(st, "ana", "rust compilers", 3, &lp, &why), KITH_OK);
+	CHECK_EQ(store_learn_prompt_add(st, "bob", "bob's topic", 3, &other_lp, &why), KITH_OK);
+	CHECK_EQ(store_search_log_add(st, &(struct store_search_log_new){
+			 .query = "rustc internals", .response = "…", .trigger = "learn_command",
+			 .author_id = "ana" }, &log1, &why), KITH_OK);
+	CHECK_EQ(store_search_log_add(st, &(struct store_search_log_new){
+			 .query = "cranelift", .response = "…", .trigger = "learn_command",
+			 .author_id = "ana" }, &log2, &why), KITH_OK);
+	CHECK_EQ(store_search_log_set_learn_prompt(st, log1, lp, &why), KITH_OK);
+	CHECK_EQ(store_search_log_set_learn_prompt(st, log2, lp, &why), KITH_OK);
+	rust = entity(st, "ana", "Rust", "a language", 2.0);
+	tea = entity(st, "ana", "Cranelift", NULL, 1.0);
+	/* Rust: two facts from the topic, one from a message; Cranelift: one. */
+	CHECK_EQ(store_fact_add(st, &(struct store_fact_new){ .entity_id = rust,
+			 .content = "rustc uses LLVM", .source_search_log_id = log1 }, NULL, &why),
+		 KITH_OK);
+	CHECK_EQ(store_fact_add(st, &(struct store_fact_new){ .entity_id = rust,
+			 .content = "rustc has a query system", .source_search_log_id = log1 }, NULL,
+			 &why), KITH_OK);
+	fact(st, rust, "Ana writes Rust at work", T0);
+	CHECK_EQ(store_fact_add(st, &(struct store_fact_new){ .entity_id = tea,
+			 .content = "Cranelift is a code generator", .source_search_log_id = log2 },
+			 NULL, &why), KITH_OK);
+
+	r = run(st, "ana", "/unlearn", &rc);
+	CHECK_EQ(rc, KITH_OK);
+	CHECK_CONTAINS(r, "1. rust compilers *(active)*");
+	CHECK(!strstr(r, "bob's topic"));
+	free(r);
+	r = run(st, "ana", "/unlearn 2", &rc);
+	CHECK_EQ(rc, KITH_EINVAL);
+	CHECK_CONTAINS(r, "#2 doesn't match any topic");
+	free(r);
+	r = run(st, "ana", "/unlearn x1", &rc);
+	CHECK_EQ(rc, KITH_EINVAL);
+	free(r);
+
+	r = run(st, "ana", "/unlearn 1", &rc);
+	CHECK_EQ(rc, KITH_OK);
+	CHECK_CONTAINS(r, "Forgetting what I learned about **rust compilers**");
+	CHECK_CONTAINS(r, "• rust (2 facts)");
+	CHECK_CONTAINS(r, "• cranelift (1 fact)");
+	free(r);
+	CHECK_EQ(db_int(path, "SELECT count(*) FROM facts"), 1);   /* the message's */
+	CHECK_EQ(db_int(path, "SELECT count(*) FROM entities WHERE name = 'rust'"), 1);
+	CHECK_EQ(db_int(path, "SELECT count(*) FROM entities WHERE name = 'cranelift'"), 0);
+	CHECK_EQ(db_int(path, "SELECT count(*) FROM search_log"), 0);
+	CHECK_EQ(db_int(path, "SELECT count(*) FROM learn_prompts"), 1);   /* bob's */
+	free(path);
+	store_close(st);
+}
+
 int main(void)
 {
 	RUN(test_memory);
@@ -397,5 +464,6 @@ int main(void)
 	RUN(test_follow);
 	RUN(test_events);
 	RUN(test_listed);
+	RUN(test_unlearn);
 	return test_summary();
 }
