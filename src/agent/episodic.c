@@ -15,6 +15,7 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "memory/memory.h"
 
 #include <ctype.h>
@@ -87,16 +88,6 @@ double agent_message_salience(const char *text, int min_chars)
 		sal = s.n >= 42 && has_first_person_word(t) ? 0.6 : 0.5;
 	free(t);
 	return sal;
-}
-
-/* Cut to at most max bytes without splitting a UTF-8 sequence. */
-static size_t utf8_cut(const char *s, size_t len, size_t max)
-{
-	if (len <= max)
-		return len;
-	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-		max--;
-	return max;
 }
 
 /* The scope of this conversation's memories (the rule backfill shares). */
@@ -248,9 +239,9 @@ void agent_remember_message(const struct agent_deps *deps, struct store *st,
 		return;
 	images = in->images && *in->images ? in->images : "";
 	body = xasprintf("%s: %.*s%s%.*s", speaker_of(in),
-			 (int)utf8_cut(text, strlen(text), MEMORY_TEXT_MAX), text,
+			 (int)utf8_prefix(text, strlen(text), MEMORY_TEXT_MAX), text,
 			 *images && *text ? " " : "",
-			 (int)utf8_cut(images, strlen(images), MEMORY_TEXT_MAX), images);
+			 (int)utf8_prefix(images, strlen(images), MEMORY_TEXT_MAX), images);
 	tags = xasprintf("user_message,channel:%s,user:%s", in->channel ? in->channel : "",
 			 in->author_id ? in->author_id : "");
 	source = xasprintf("message:%lld", (long long)message_id);
@@ -271,7 +262,7 @@ void agent_remember_action(const struct agent_deps *deps, struct store *st,
 	if (!deps->memory)
 		return;
 	body = xasprintf("kith ran %s for %s with %.*s", tool, speaker_of(in),
-			 (int)utf8_cut(args, strlen(args), 160), args);
+			 (int)utf8_prefix(args, strlen(args), 160), args);
 	tags = xasprintf("agent_action,%s", tool);
 	remember(deps, st, in, body, tags, ACTION_SALIENCE, NULL, NULL);
 	free(body);

@@ -28,6 +28,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "memory/memory.h"
 #include "store/store.h"
 
@@ -80,18 +81,6 @@ static void set_str(char **dst, const char *v)
 	*dst = v ? xstrdup(v) : NULL;
 }
 
-/* Cut to at most max bytes without splitting a UTF-8 sequence. */
-static int utf8_cut(const char *s, size_t max)
-{
-	size_t len = strlen(s);
-
-	if (len <= max)
-		return (int)len;
-	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-		max--;
-	return (int)max;
-}
-
 static const char *speaker_of(const struct discord_message *m)
 {
 	if (m->author_name && *m->author_name)
@@ -136,10 +125,10 @@ static char *context_of(const struct discord_message *v, size_t n, size_t k)
 		const char *t = v[pick[a]].content;
 
 		buf_printf(&b, "%s%s: %.*s", a ? "\n" : "", speaker_of(&v[pick[a]]),
-			   utf8_cut(t, CONTEXT_MAX), t);
+			   (int)utf8_prefix(t, strlen(t), CONTEXT_MAX), t);
 	}
 	if (b.len > CONTEXT_MAX)
-		b.len = (size_t)utf8_cut(b.data, CONTEXT_MAX);
+		b.len = utf8_prefix(b.data, b.len, CONTEXT_MAX);
 	b.data[b.len] = '\0';
 	out = buf_detach(&b);
 	return out;
@@ -210,7 +199,8 @@ static enum kith_status store_batch(struct backfill *bf, const struct discord_me
 		sal = agent_message_salience(m->content, bf->min_chars);
 		if (sal <= 0)
 			continue;
-		owned[k][0] = xasprintf("%s: %.*s", speaker_of(m), utf8_cut(m->content, TEXT_MAX),
+		owned[k][0] = xasprintf("%s: %.*s", speaker_of(m),
+					(int)utf8_prefix(m->content, strlen(m->content), TEXT_MAX),
 					m->content);
 		owned[k][1] = xasprintf("backfill,user_message,channel:discord,user:%s",
 					m->author_id ? m->author_id : "");

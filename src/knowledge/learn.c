@@ -21,6 +21,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "llm/llm.h"
 #include "store/store.h"
 #include "tools/search.h"
@@ -61,11 +62,7 @@ static char *clean_query(const char *s)
 	size_t n = strlen(s), a = 0, b;
 	char *out;
 
-	if (n > LEARN_QUERY_MAX) {
-		n = LEARN_QUERY_MAX;
-		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-			n--;
-	}
+	n = utf8_prefix(s, n, LEARN_QUERY_MAX);
 	out = xstrndup(s, n);
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)

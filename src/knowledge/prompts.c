@@ -12,6 +12,7 @@
 
 #include "core/alloc.h"
 #include "core/json.h"
+#include "core/utf8.h"
 
 #include <string.h>
 
@@ -63,12 +64,7 @@ static char *clip(const char *s, size_t max)
 	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\n' ||
 			 p[n - 1] == '\r'))
 		n--;
-	if (n > max) {
-		n = max;
-		while (n > 0 && ((unsigned char)p[n] & 0xC0) == 0x80)
-			n--;
-	}
-	return xstrndup(p, n);
+	return xstrndup(p, utf8_prefix(p, n, max));
 }
 
 void knowledge_reply_release(struct knowledge_reply *r)

@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "core/alloc.h"
 #include "core/log.h"
+#include "core/utf8.h"
 
 #include <limits.h>
 #include <math.h>
@@ -166,14 +167,7 @@ enum kith_status embedder_probe(struct embedder *e, char **why)
  * would split). */
 static size_t cut_len(const char *s)
 {
-	size_t n = strnlen(s, EMBED_TEXT_MAX + 1);
-
-	if (n <= EMBED_TEXT_MAX)
-		return n;
-	n = EMBED_TEXT_MAX;
-	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-		n--;
-	return n;
+	return utf8_prefix(s, strnlen(s, EMBED_TEXT_MAX + 1), EMBED_TEXT_MAX);
 }
 
 /* L2-normalise in place; a zero (or non-finite) vector becomes zeros. */

@@ -7,13 +7,13 @@
  * Everything read from the network is typed before use: a subject that is
  * not a string is "", an address list that is not an array is empty. */
 #include "tools/jmap.h"
-#include "tools/jmap_int.h"
 
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/http.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/utf8.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -63,18 +63,6 @@ void jmap_emails_release(struct jmap_emails *e)
 		free(e->not_found[i]);
 	free(e->not_found);
 	memset(e, 0, sizeof(*e));
-}
-
-char *jmap_capped(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n > max) {
-		n = max;
-		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-			n--;
-	}
-	return xstrndup(s, n);
 }
 
 /* ---- the client ---------------------------------------------------------- */
@@ -173,7 +161,7 @@ static char *problem_type(const struct http_response *r)
 	json_t *j = kjson_parse(buf_str(&r->body), r->body.len, NULL);
 	const char *t = kjson_str(j, "type");
 	const char *p = t ? strrchr(t, ':') : NULL;
-	char *out = t ? jmap_capped(p ? p + 1 : t, 80) : NULL;
+	char *out = t ? utf8_dup_max(p ? p + 1 : t, 80) : NULL;
 
 	json_decref(j);
 	return out;

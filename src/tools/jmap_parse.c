@@ -3,11 +3,11 @@
  * (a subject that is not a string is "", an address list that is not an
  * array is empty) and every field is capped; fuzz/fuzz_jmap.c drives it. */
 #include "tools/jmap.h"
-#include "tools/jmap_int.h"
 
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/json.h"
+#include "core/utf8.h"
 
 #include <ctype.h>
 #include <stdint.h>
@@ -15,17 +15,6 @@
 #include <strings.h>
 
 /* ---- parsing ------------------------------------------------------------- */
-
-/* Cut at max bytes without splitting a UTF-8 sequence. */
-static size_t utf8_cut(const char *s, size_t n, size_t max)
-{
-	if (n <= max)
-		return n;
-	n = max;
-	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-		n--;
-	return n;
-}
 
 /* A string field, capped; "" when absent or not a string. */
 static char *field(const json_t *o, const char *key)
@@ -36,7 +25,7 @@ static char *field(const json_t *o, const char *key)
 	if (!s)
 		return xstrdup("");
 	n = strlen(s);
-	return xstrndup(s, utf8_cut(s, n, JMAP_FIELD_MAX));
+	return xstrndup(s, utf8_prefix(s, n, JMAP_FIELD_MAX));
 }
 
 /* An EmailAddress[] as "Name <email>, email, …" (capped). */
@@ -61,7 +50,7 @@ static char *addresses(const json_t *list)
 			break;
 		}
 	}
-	out = xstrndup(buf_str(&b), utf8_cut(buf_str(&b), b.len, JMAP_FIELD_MAX));
+	out = xstrndup(buf_str(&b), utf8_prefix(buf_str(&b), b.len, JMAP_FIELD_MAX));
 	buf_release(&b);
 	return out;
 }
@@ -87,7 +76,7 @@ static enum kith_status find_response(const json_t *root, const char *id, const 
 			const char *desc = kjson_str(rargs, "description");
 
 			if (error_type)
-				*error_type = jmap_capped(type ? type : "unknown", 80);
+				*error_type = utf8_dup_max(type ? type : "unknown", 80);
 			return kith_why(why, KITH_EHTTP, "Fastmail refused %s: %.80s%s%.200s", name,
 					type ? type : "unknown error", desc ? " — " : "",
 					desc ? desc : "");
@@ -112,7 +101,7 @@ static json_t *parse_root(const char *p, size_t n, char **state, char **why)
 		return NULL;
 	}
 	if (state && kjson_str(j, "sessionState"))
-		*state = jmap_capped(kjson_str(j, "sessionState"), 200);
+		*state = utf8_dup_max(kjson_str(j, "sessionState"), 200);
 	return j;
 }
 
@@ -143,7 +132,7 @@ enum kith_status jmap_parse_session(const char *p, size_t n, struct jmap_session
 	if (!rc) {
 		out->api_url = xstrdup(api);
 		out->account_id = xstrdup(acct);
-		out->state = jmap_capped(state ? state : "", 200);
+		out->state = utf8_dup_max(state ? state : "", 200);
 	}
 	json_decref(j);
 	return rc;

@@ -2,7 +2,6 @@
  * their text, bodies cut on character boundaries, UTC dates for filters,
  * and the tools' output lines. */
 #include "tools/jmap.h"
-#include "tools/jmap_int.h"
 
 #include "core/alloc.h"
 #include "core/buf.h"

@@ -14,6 +14,7 @@
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "store/store.h"
 
 #include <pthread.h>
@@ -77,13 +78,7 @@ static void *image_thread(void *arg)
 /* Cut s to at most max bytes without splitting a UTF-8 sequence. */
 static void cut_utf8(char *s, size_t max)
 {
-	size_t n = strlen(s);
-
-	if (n <= max)
-		return;
-	while (max && ((unsigned char)s[max] & 0xC0) == 0x80)
-		max--;
-	s[max] = '\0';
+	s[utf8_prefix(s, strlen(s), max)] = '\0';
 }
 
 static void log_search(const struct search_opts *o, struct search_result *r)

@@ -12,6 +12,7 @@
 #include "channel/signal/signal_int.h"
 #include "core/alloc.h"
 #include "core/json.h"
+#include "core/utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -407,24 +408,11 @@ out:
 	json_decref(root);
 }
 
-/* At most `max` bytes of s, cut on a UTF-8 boundary (caller frees). */
-static char *clipped(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n > max) {
-		n = max;
-		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-			n--;
-	}
-	return xstrndup(s, n);
-}
-
 char *sg_error_text(const char *p, size_t n)
 {
 	json_t *root = json_loadb(p, n, 0, NULL);
 	const char *e = kjson_str(root, "error");
-	char *r = e && *e ? clipped(e, 300) : NULL;
+	char *r = e && *e ? utf8_dup_max(e, 300) : NULL;
 
 	json_decref(root);
 	return r;
@@ -434,7 +422,7 @@ char *sg_parse_about_mode(const char *p, size_t n)
 {
 	json_t *root = json_loadb(p, n, 0, NULL);
 	const char *m = kjson_str(root, "mode");
-	char *r = m && *m ? clipped(m, 32) : NULL;
+	char *r = m && *m ? utf8_dup_max(m, 32) : NULL;
 
 	json_decref(root);
 	return r;

@@ -11,6 +11,7 @@
  * linear scan under one mutex is plenty. */
 #include "channel/signal/signal_int.h"
 #include "core/alloc.h"
+#include "core/utf8.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -55,21 +56,6 @@ void sg_recent_free(struct sg_recent *r)
 	free(r);
 }
 
-/* Text cut at most `max` bytes, on a UTF-8 boundary. */
-static char *clip(const char *s, size_t max)
-{
-	size_t n = s ? strlen(s) : 0;
-
-	if (!s)
-		return NULL;
-	if (n <= max)
-		return xstrdup(s);
-	n = max;
-	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-		n--;
-	return xstrndup(s, n);
-}
-
 void sg_recent_put(struct sg_recent *r, const char *conversation, int64_t ts, const char *author,
 		   const char *text)
 {
@@ -82,7 +68,7 @@ void sg_recent_put(struct sg_recent *r, const char *conversation, int64_t ts, co
 	entry_clear(e);
 	e->conversation = xstrdup(conversation);
 	e->author = xstrdup(author);
-	e->text = clip(text, SG_MAX_QUOTE_TEXT);
+	e->text = utf8_dup_max(text, SG_MAX_QUOTE_TEXT);
 	e->ts = ts;
 	r->next = (r->next + 1) % r->cap;
 	if (r->used < r->cap)
