@@ -158,6 +158,18 @@ static void open_system_agent(struct app *app)
 	app->deps.system = app->system;
 }
 
+/* What only the programs that take messages need (chat, run): agents that
+ * answer from messages and /test. */
+static int open_agents(struct app *app)
+{
+	if (open_plugins(app))
+		return 1;
+	open_system_agent(app);
+	app->test_mode = test_mode_new(config_data_dir(app->cfg));
+	app->deps.test_mode = app->test_mode;
+	return 0;
+}
+
 static int build_agent(struct app *app)
 {
 	struct llm_config lc;
@@ -187,11 +199,6 @@ static int build_agent(struct app *app)
 	app->deps.always_search = search_available(app->cfg);
 	if (!app->deps.always_search)
 		log_info("search", "no PERPLEXITY_API_KEY: replies come without web search");
-	if (open_plugins(app))
-		return 1;
-	open_system_agent(app);
-	app->test_mode = test_mode_new(config_data_dir(app->cfg));
-	app->deps.test_mode = app->test_mode;
 	return open_memory(app);
 }
 
@@ -214,6 +221,8 @@ int app_init(struct app *app, unsigned needs)
 		rc = open_store(app);
 	if (!rc && (needs & APP_AGENT))
 		rc = build_agent(app);
+	if (!rc && (needs & APP_AGENT) && (needs & APP_AGENTS))
+		rc = open_agents(app);
 	return rc;
 }
 

@@ -80,7 +80,7 @@ int cli_chat(int argc, char **argv)
 	/* Before anything starts a thread (app_init does: memory, plugins),
 	 * or SIGTERM could land on one of them and end kith unceremoniously. */
 	cli_block_signals(&signals);
-	rc = app_init(&app, APP_STORE | APP_AGENT | APP_QUIET);
+	rc = app_init(&app, APP_STORE | APP_AGENT | APP_AGENTS | APP_QUIET);
 	if (rc)
 		goto out;
 	if (interactive) {

@@ -20,6 +20,8 @@ enum app_needs {
 	APP_STORE = 1 << 0,   /* open and migrate the database */
 	APP_AGENT = 1 << 1,   /* LLM client, tools, agent deps */
 	APP_QUIET = 1 << 2,   /* only warnings and errors on stderr */
+	APP_AGENTS = 1 << 3,  /* with APP_AGENT: plugin agents, the system agent and
+			       * /test, for the programs that take messages */
 };
 
 struct app {

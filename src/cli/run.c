@@ -201,7 +201,7 @@ int cli_run(int argc, char **argv)
 	/* Before anything starts a thread (app_init does: memory, plugins),
 	 * or SIGTERM could land on one of them and end kith unceremoniously. */
 	cli_block_signals(&signals);
-	rc = app_init(&app, APP_STORE | APP_AGENT);
+	rc = app_init(&app, APP_STORE | APP_AGENT | APP_AGENTS);
 	if (rc)
 		goto out;
 	if ((rc = pick_channels(&app, &cs)))
