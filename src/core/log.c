@@ -161,6 +161,21 @@ void log_add_secret(const char *secret)
 	pthread_mutex_unlock(&lock);
 }
 
+void log_remove_secret(const char *secret)
+{
+	if (!secret)
+		return;
+	pthread_mutex_lock(&lock);
+	for (size_t i = 0; i < nsecrets; i++) {
+		if (strcmp(secrets[i], secret) == 0) {
+			free(secrets[i]);
+			secrets[i] = secrets[--nsecrets];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+}
+
 void log_clear_secrets(void)
 {
 	pthread_mutex_lock(&lock);

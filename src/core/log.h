@@ -32,6 +32,9 @@ void log_close(void);
 /* Register a secret to mask; values shorter than 4 bytes are ignored
  * (masking "a" everywhere would destroy the log).  The string is copied. */
 void log_add_secret(const char *secret);
+/* Stop masking a secret that is no longer valid (a replaced token), so
+ * short-lived credentials do not pile up in the list. */
+void log_remove_secret(const char *secret);
 void log_clear_secrets(void);
 /* Copy of `s` with every registered secret masked (caller frees). */
 char *log_mask(const char *s);

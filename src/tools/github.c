@@ -228,6 +228,10 @@ static void cache_put(const char *key, const char *token, int64_t until_ms)
 		if (strcmp((*pp)->key, key) == 0)
 			break;
 	c = *pp;
+	/* The token it replaces has expired or been refused: no longer a
+	 * secret worth masking. */
+	if (c && c->token && (!token || strcmp(c->token, token) != 0))
+		log_remove_secret(c->token);
 	if (c && !token) {
 		*pp = c->next;
 		free(c->key);

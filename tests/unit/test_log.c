@@ -40,6 +40,12 @@ static void test_secrets_never_reach_the_sink(void)
 	masked = log_mask("abc stays");
 	CHECK_STR(masked, "abc stays");
 	free(masked);
+	/* A removed secret (a replaced token) is no longer masked; others are. */
+	log_add_secret("ghs_old_installation_token");
+	log_remove_secret("sk-or-v1-abcdef123456");
+	masked = log_mask("sk-or-v1-abcdef123456 ghs_old_installation_token");
+	CHECK_STR(masked, "sk-or-v1-abcdef123456 ****");
+	free(masked);
 	free(text);
 	free(path);
 	log_clear_secrets();
