@@ -20,6 +20,7 @@
  * nor repeats events.  Payloads are never logged: Identify and Resume carry
  * the token. */
 #include "channel/discord/discord_int.h"
+#include "channel/ws_client.h"
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/json.h"
@@ -556,74 +557,18 @@ static const struct lws_protocols protocols[] = {
 
 /* ---- lifecycle ------------------------------------------------------------------ */
 
-static void lws_log(int level, const char *line)
-{
-	size_t n = strlen(line);
-
-	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		n--;
-	if (level & LLL_ERR)
-		log_warn("lws", "%.*s", (int)n, line);
-	else
-		log_debug("lws", "%.*s", (int)n, line);
-}
-
-static pthread_once_t log_once = PTHREAD_ONCE_INIT;
-
-static void log_init(void)
-{
-	lws_set_log_level(LLL_ERR, lws_log);
-}
-
 bool dc_gateway_url(const char *url, bool *tls, char **host, int *port, char **path)
 {
-	const char *p, *hs, *he, *ps;
-	char *h;
-	long pt;
+	struct ws_url u;
 
 	*host = *path = NULL;
-	if (!url)
+	if (!ws_url_split(url, "wss", "ws", &u))
 		return false;
-	if (strncasecmp(url, "wss://", 6) == 0) {
-		*tls = true;
-		p = url + 6;
-		pt = 443;
-	} else if (strncasecmp(url, "ws://", 5) == 0) {
-		*tls = false;
-		p = url + 5;
-		pt = 80;
-	} else {
-		return false;
-	}
-	hs = p;
-	while (*p && *p != ':' && *p != '/' && *p != '?')
-		p++;
-	he = p;
-	if (he == hs || (size_t)(he - hs) > 253)
-		return false;
-	if (*p == ':') {
-		char *end;
-
-		pt = strtol(p + 1, &end, 10);
-		if (end == p + 1 || pt < 1 || pt > 65535)
-			return false;
-		p = end;
-	}
-	ps = p;
-	while (*p && *p != '?')
-		p++;
-	if (*ps && *ps != '/' && *ps != '?')
-		return false;
-	h = xstrndup(hs, (size_t)(he - hs));
-	for (const char *c = h; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-		      *c == '.' || *c == '-')) {
-			free(h);
-			return false;
-		}
-	*host = h;
-	*port = (int)pt;
-	*path = xasprintf("%.*s%s?v=10&encoding=json", (int)(p - ps), ps, p == ps ? "/" : "");
+	*tls = u.tls;
+	*host = u.host;
+	*port = u.port;
+	*path = xasprintf("%.*s%s?v=10&encoding=json", (int)u.path_len, u.path,
+			  u.path_len ? "" : "/");
 	return true;
 }
 
@@ -676,7 +621,7 @@ enum kith_status dc_gateway_start(struct dc_gateway *gw, const char *url, int ma
 				url ? url : "");
 	free(host);
 	free(path);
-	pthread_once(&log_once, log_init);
+	ws_client_logging();
 	free(gw->gateway_url);
 	gw->gateway_url = xstrdup(url);
 	gw->max_concurrency = max_concurrency;

@@ -11,6 +11,7 @@
  * connection is established; what arrived meanwhile comes on the new
  * connection, and the channel drops anything it has already seen. */
 #include "channel/signal/signal_int.h"
+#include "channel/ws_client.h"
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -159,75 +160,22 @@ static const struct lws_protocols protocols[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
-static void lws_log(int level, const char *line)
-{
-	size_t n = strlen(line);
-
-	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		n--;
-	if (level & LLL_ERR)
-		log_warn("lws", "%.*s", (int)n, line);
-	else
-		log_debug("lws", "%.*s", (int)n, line);
-}
-
-static pthread_once_t log_once = PTHREAD_ONCE_INIT;
-
-static void log_init(void)
-{
-	lws_set_log_level(LLL_ERR, lws_log);
-}
-
 bool sg_ws_target(const char *api_url, const char *number, bool *tls, char **host, int *port,
 		  char **path)
 {
-	const char *p, *hs, *he, *ps;
+	struct ws_url u;
 	char *enc;
-	long pt;
 
 	*host = *path = NULL;
-	if (!api_url || !number)
+	if (!number || !ws_url_split(api_url, "https", "http", &u))
 		return false;
-	if (strncasecmp(api_url, "https://", 8) == 0) {
-		*tls = true;
-		p = api_url + 8;
-		pt = 443;
-	} else if (strncasecmp(api_url, "http://", 7) == 0) {
-		*tls = false;
-		p = api_url + 7;
-		pt = 80;
-	} else {
-		return false;
-	}
-	hs = p;
-	while (*p && *p != ':' && *p != '/' && *p != '?' && *p != '#')
-		p++;
-	he = p;
-	if (he == hs || (size_t)(he - hs) > 253)
-		return false;
-	for (const char *c = hs; c < he; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-		      *c == '.' || *c == '-' || *c == '_'))
-			return false;
-	if (*p == ':') {
-		char *end;
-
-		pt = strtol(p + 1, &end, 10);
-		if (end == p + 1 || pt < 1 || pt > 65535)
-			return false;
-		p = end;
-	}
-	ps = p;
-	while (*p && *p != '?' && *p != '#')
-		p++;
-	if (*ps && *ps != '/')
-		return false;
-	while (p > ps && p[-1] == '/')
-		p--;
+	while (u.path_len && u.path[u.path_len - 1] == '/')
+		u.path_len--;
 	enc = sg_url_escape(number);
-	*host = xstrndup(hs, (size_t)(he - hs));
-	*port = (int)pt;
-	*path = xasprintf("%.*s/v1/receive/%s", (int)(p - ps), ps, enc);
+	*tls = u.tls;
+	*host = u.host;
+	*port = u.port;
+	*path = xasprintf("%.*s/v1/receive/%s", (int)u.path_len, u.path, enc);
 	free(enc);
 	return true;
 }
@@ -272,7 +220,7 @@ enum kith_status sg_ws_start(struct sg_ws *w, char **why)
 	if (!sg_ws_target(w->api_url, w->number, &w->tls, &w->host, &w->port, &w->path))
 		return kith_why(why, KITH_ECONFIG, "SIGNAL_API_URL \"%.100s\" is not an http:// or "
 				"https:// URL", w->api_url ? w->api_url : "");
-	pthread_once(&log_once, log_init);
+	ws_client_logging();
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
