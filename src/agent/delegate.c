@@ -14,8 +14,9 @@
  *      handles (disk, port, process, …), so ordinary chat costs no extra
  *      call.
  * Who asks is checked before anything runs: only APPROVAL_USER_ID, and an
- * unset approver means nobody.  A non-owner's explicit request gets a
- * refusal in words and runs nothing; their other messages are plain
+ * unset approver means nobody.  A non-owner's explicit request runs
+ * nothing and gets a refusal in words where kith would answer anyway (a
+ * DM, or presence decided to speak); their other messages are plain
  * conversation.  The system agent refuses non-owners on its own too
  * (tools/system_agent.c), so the check is made twice. */
 #include "agent/agent.h"
@@ -249,12 +250,17 @@ bool agent_delegate(const struct agent_deps *deps, struct store *st,
 		if (found) {
 			log_warn(TAG, "refused an agent request from a non-owner (%.40s)",
 				 in->author_id ? in->author_id : "unknown");
+			/* Said only where kith answers anyway: a passing "use
+			 * the X tool" in a group gets no lecture. */
+			if (!may_guess)
+				return false;
 			*reply = xstrdup("Sorry — only my owner can run my agents.");
 			return true;
 		}
 	}
-	/* 2. Explicit system requests (the system agent refuses non-owners). */
-	if (deps->system && explicit_system(text)) {
+	/* 2. Explicit system requests (the system agent refuses non-owners;
+	 * for them, too, only where kith answers anyway). */
+	if (deps->system && explicit_system(text) && (owner || may_guess)) {
 		if (run_system(deps, st, in, false, reply) != KITH_OK && !*reply)
 			*reply = xstrdup("That didn't run.");
 		return true;

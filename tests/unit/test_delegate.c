@@ -131,6 +131,9 @@ static void test_explicit_and_owner_only(void)
 	CHECK(delegate(&f, "7", "bash rm -rf /", true, &reply));
 	CHECK_CONTAINS(reply, "only for my owner");
 	CHECK(delegate(&f, "7", "please run command rm -rf ~", true, &reply));
+	/* In a group where kith was not addressed: no lecture, still nothing run. */
+	CHECK(!delegate(&f, "7", "bash rm -rf /", false, &reply));
+	CHECK(reply == NULL);
 	CHECK(!delegate(&f, "7", "how much disk space is left?", true, &reply));
 	CHECK(reply == NULL);
 	CHECK_EQ(ncalls, 1);
