@@ -157,10 +157,10 @@ void agent_remember_text(const struct agent_deps *deps, struct store *st,
  * an explicit request ("agent:NAME …", "use NAME", "bash …"), a keyword,
  * or the utility model's classification (in that order) hands the message
  * to an agent.  Only the owner (APPROVAL_USER_ID; unset = nobody) may use
- * agents; another person's explicit request is refused in words and runs
- * nothing, and their other messages are plain conversation.  The model is
- * asked to guess (the third way) only with `may_guess` — when kith would
- * answer the message anyway.  Returns true when the message was answered
+ * agents; another person's explicit request runs nothing and is refused in
+ * words only with `may_guess`, and their other messages are plain
+ * conversation.  The model is asked to guess (the third way) only with
+ * `may_guess` — when kith would answer the message anyway.  Returns true when the message was answered
  * (*reply set, heap; the run remembered), false when it is conversation for
  * agent_turn. */
 bool agent_delegate(const struct agent_deps *deps, struct store *st,
