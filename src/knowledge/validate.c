@@ -159,8 +159,12 @@ double knowledge_tcr(const char *a, const char *b)
 	char *ba, *bb, **ta, **tb, **sm, **lg;
 	size_t na, nb, ns, nl, hit = 0;
 
-	na = uniq(ta, knowledge_tokens(a, &ba, &ta));
-	nb = uniq(tb, knowledge_tokens(b, &bb, &tb));
+	/* Two statements each: the order in which a call's arguments are
+	 * evaluated is unspecified, and uniq must see the filled array. */
+	na = knowledge_tokens(a, &ba, &ta);
+	na = uniq(ta, na);
+	nb = knowledge_tokens(b, &bb, &tb);
+	nb = uniq(tb, nb);
 	sm = na <= nb ? ta : tb;
 	ns = na <= nb ? na : nb;
 	lg = na <= nb ? tb : ta;
