@@ -87,6 +87,10 @@ struct agent_turn_in {
 	 * chain of parent messages is the context instead of the latest ones. */
 	const char *reply_to;
 	const char *reply_to_text;
+	/* What an agent answered for this message when the utility model
+	 * chose it (agent_delegate), shown to the model to answer from;
+	 * NULL = none. */
+	const char *agent_result;
 };
 
 struct agent_turn_out {
@@ -164,7 +168,8 @@ void agent_remember_text(const struct agent_deps *deps, struct store *st,
  * (*reply set, heap; the run remembered), false when it is conversation for
  * agent_turn. */
 bool agent_delegate(const struct agent_deps *deps, struct store *st,
-		    const struct agent_turn_in *in, bool may_guess, char **reply);
+		    const struct agent_turn_in *in, bool may_guess, char **reply,
+		    char **context);
 /* The system agent's `remember` hook (system_agent_config.remember): keeps
  * "ran: …" as a memory of the turn agent_delegate is answering. */
 void agent_delegate_remember(void *ud, const char *text, double salience);

@@ -225,7 +225,8 @@ static size_t loaded_agents(const struct agent_deps *deps)
 }
 
 bool agent_delegate(const struct agent_deps *deps, struct store *st,
-		    const struct agent_turn_in *in, bool may_guess, char **reply)
+		    const struct agent_turn_in *in, bool may_guess, char **reply,
+		    char **context)
 {
 	struct plugin_match m = { 0 };
 	struct classify_ctx cx = { .deps = deps };
@@ -233,6 +234,8 @@ bool agent_delegate(const struct agent_deps *deps, struct store *st,
 	bool owner = is_owner(deps, in->author_id), found;
 
 	*reply = NULL;
+	if (context)
+		*context = NULL;
 	if (!text || !*text || (!deps->plugins && !deps->system))
 		return false;
 	while (isspace((unsigned char)*text))
@@ -271,9 +274,15 @@ bool agent_delegate(const struct agent_deps *deps, struct store *st,
 	cx.offer_system = deps->system && mentions_system(text);
 	if (loaded_agents(deps) > 0) {
 		if (plugins_detect(deps->plugins, text, classify, &cx, &m)) {
+			/* Chosen by the model, not asked for by name: the
+			 * conversation answers, from the agent's result. */
 			run_plugin(deps, st, in, &m, reply);
 			plugin_match_release(&m);
-			return true;
+			if (!context)
+				return true;
+			*context = *reply;
+			*reply = NULL;
+			return false;
 		}
 	} else if (cx.offer_system) {
 		struct plugin_match none = { 0 };

@@ -145,6 +145,7 @@ static void handle_message(struct worker *w, struct inbound *ev)
 	struct agent_turn_out out = { 0 };
 	struct presence_turn pt = { 0 };
 	char *why = NULL, *text = NULL, *images = NULL, *self = chan_self_id(ev->channel);
+	char *agent_context = NULL;
 	enum kith_status rc;
 	int64_t started;
 	bool foreground = false;
@@ -188,12 +189,14 @@ static void handle_message(struct worker *w, struct inbound *ev)
 	in.remember = pt.remember;
 	/* A request for one of the agents is answered by it whether or not
 	 * presence would have spoken. */
-	if (agent_delegate(deps, w->st, &in, pt.verdict == PRESENCE_REPLY, &text)) {
+	if (agent_delegate(deps, w->st, &in, pt.verdict == PRESENCE_REPLY, &text,
+			   &agent_context)) {
 		if (agent_observe(deps, w->st, &in, NULL, &why) != KITH_OK)
 			log_error("agent", "could not store a message: %s", why ? why : "?");
 		reply(ev, text);
 		goto done;
 	}
+	in.agent_result = agent_context;   /* the model chose an agent: answer from it */
 	if (pt.verdict == PRESENCE_SILENT) {
 		if (agent_observe(deps, w->st, &in, NULL, &why) != KITH_OK)
 			log_error("agent", "could not store a message: %s", why ? why : "?");
@@ -228,6 +231,7 @@ done:
 	if (foreground)
 		sched_foreground_end(deps->sched);
 	presence_turn_release(&pt);
+	free(agent_context);
 	free(images);
 	free(text);
 	free(why);

@@ -43,6 +43,10 @@ char *agent_system_prompt(const struct agent_deps *deps, const struct agent_turn
 		buf_puts(&b, "\n\n");
 		buf_puts(&b, memories);
 	}
+	if (in->agent_result && *in->agent_result)
+		buf_printf(&b, "\n\nFor this message one of your agents has already run; its "
+			       "answer:\n%s\nAnswer the person from it in your own words, and do not "
+			       "add anything it did not say.", in->agent_result);
 	return buf_detach(&b);
 }
 

@@ -739,9 +739,24 @@ static void test_agents_from_messages(void)
 	kith_env_set(&e, "AGENTS_DIR", dir);
 	kith_env_set(&e, "USER", "ana");
 	kith_env_set(&e, "APPROVAL_USER_ID", "ana");
-	REQUIRE(kith_run(&e, "use wordcount the quick brown fox\n", &r, "chat", NULL) == 0);
+	/* Asked by name: the agent's own words.  Guessed by the model: the
+	 * conversation answers from the agent's result. */
+	fake_llm_push(fake, &(struct fake_reply){
+		.content = "{\"agent\":\"wordcount\",\"input\":\"the quick brown fox\"}" });
+	fake_llm_push(fake, &(struct fake_reply){ .content = "That is four words." });
+	REQUIRE(kith_run(&e, "use wordcount the quick brown fox\n"
+			     "how many words are in 'the quick brown fox'?\n", &r, "chat", NULL) == 0);
 	CHECK_CONTAINS(r.out, "[wordcount] 4 words, 0 lines, 19 bytes");
-	CHECK_EQ(fake_llm_request_count(fake), 0);
+	CHECK_CONTAINS(r.out, "That is four words.");
+	CHECK_EQ(fake_llm_request_count(fake), 2);
+	{
+		char *body = fake_llm_request_body(fake, 1);
+
+		CHECK_CONTAINS(body, "one of your agents has already run");
+		CHECK_CONTAINS(body, "[wordcount] 4 words");
+		free(body);
+	}
+	/* Both runs had the same input: one memory (memories are deduplicated). */
 	CHECK_EQ(db_int(e.db_path, "SELECT count(*) FROM memories WHERE text LIKE "
 				   "'%ran agent wordcount%'"), 1);
 	proc_result_release(&r);
@@ -756,7 +771,7 @@ static void test_agents_from_messages(void)
 	REQUIRE(kith_run(&e, "use wordcount the quick brown fox\n", &r, "chat", NULL) == 0);
 	CHECK_CONTAINS(r.out, "only my owner can run my agents");
 	CHECK(!strstr(r.out, "[wordcount]"));
-	CHECK_EQ(fake_llm_request_count(fake), 0);
+	CHECK_EQ(fake_llm_request_count(fake), 2);   /* no more model calls */
 	proc_result_release(&r);
 	kith_env_release(&e);
 	fake_llm_stop(fake);

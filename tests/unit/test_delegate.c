@@ -112,7 +112,7 @@ static bool delegate(struct fx *f, const char *who, const char *text, bool may_g
 
 	free(*reply);
 	*reply = NULL;
-	return agent_delegate(&f->deps, NULL, &in, may_guess, reply);
+	return agent_delegate(&f->deps, NULL, &in, may_guess, reply, NULL);
 }
 
 static void test_explicit_and_owner_only(void)
