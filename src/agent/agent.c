@@ -114,14 +114,9 @@ static void run_tool_calls(const struct agent_deps *deps, struct store *st,
 			   struct transcript *t, struct seen_calls *seen, int *tool_calls,
 			   struct tool_out *found)
 {
-	struct llm_msg *asst = transcript_add(t, LLM_MSG_ASSISTANT, r->content);
 	struct tool_ctx ctx = tool_ctx_for(deps, st, in, found);
 
-	asst->calls = xcalloc(r->ncalls, sizeof(*asst->calls));
-	asst->ncalls = r->ncalls;
-	for (size_t i = 0; i < r->ncalls; i++)
-		llm_tool_call_copy(&asst->calls[i], &r->calls[i]);
-
+	transcript_add_calls(t, r);
 	for (size_t i = 0; i < r->ncalls; i++) {
 		const struct llm_tool_call *c = &r->calls[i];
 		char *result = NULL;

@@ -21,7 +21,6 @@
 static void run_calls(const struct agent_task *task, const struct llm_response *r,
 		      struct transcript *t, struct seen_calls *seen, struct agent_task_result *out)
 {
-	struct llm_msg *asst = transcript_add(t, LLM_MSG_ASSISTANT, r->content);
 	struct tool_ctx ctx = { 0 };
 
 	if (task->ctx)
@@ -30,10 +29,7 @@ static void run_calls(const struct agent_task *task, const struct llm_response *
 		ctx.cancel = task->cancel;
 	if (!ctx.now_ms)
 		ctx.now_ms = clock_now_ms();
-	asst->calls = xcalloc(r->ncalls, sizeof(*asst->calls));
-	asst->ncalls = r->ncalls;
-	for (size_t i = 0; i < r->ncalls; i++)
-		llm_tool_call_copy(&asst->calls[i], &r->calls[i]);
+	transcript_add_calls(t, r);
 
 	for (size_t i = 0; i < r->ncalls; i++) {
 		const struct llm_tool_call *c = &r->calls[i];

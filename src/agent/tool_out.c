@@ -36,13 +36,7 @@ void tool_out_release(struct tool_out *o)
 {
 	if (!o)
 		return;
-	for (size_t i = 0; i < o->nattachments; i++) {
-		free(o->attachments[i].content_type);
-		free(o->attachments[i].filename);
-		free(o->attachments[i].data);
-		free(o->attachments[i].url);
-	}
-	free(o->attachments);
+	attachments_free(o->attachments, o->nattachments);
 	for (size_t i = 0; i < o->nsources; i++)
 		free(o->sources[i]);
 	free(o->sources);

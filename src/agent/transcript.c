@@ -15,6 +15,16 @@ struct llm_msg *transcript_add(struct transcript *t, enum llm_msg_role role, con
 	return m;
 }
 
+void transcript_add_calls(struct transcript *t, const struct llm_response *r)
+{
+	struct llm_msg *asst = transcript_add(t, LLM_MSG_ASSISTANT, r->content);
+
+	asst->calls = xcalloc(r->ncalls ? r->ncalls : 1, sizeof(*asst->calls));
+	asst->ncalls = r->ncalls;
+	for (size_t i = 0; i < r->ncalls; i++)
+		llm_tool_call_copy(&asst->calls[i], &r->calls[i]);
+}
+
 void transcript_release(struct transcript *t)
 {
 	for (size_t i = 0; i < t->n; i++)

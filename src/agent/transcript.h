@@ -18,6 +18,8 @@ struct transcript {
  * caller can add tool calls or names. */
 struct llm_msg *transcript_add(struct transcript *t, enum llm_msg_role role, const char *content);
 void transcript_release(struct transcript *t);
+/* Append the model's message with its tool calls (copied). */
+void transcript_add_calls(struct transcript *t, const struct llm_response *r);
 
 struct seen_calls {
 	char **keys;   /* name + canonical arguments */

@@ -17,17 +17,22 @@ struct inbound *inbound_new(enum inbound_kind kind, struct channel *ch, const ch
 	return ev;
 }
 
+void attachments_free(struct attachment *a, size_t n)
+{
+	for (size_t i = 0; a && i < n; i++) {
+		free(a[i].content_type);
+		free(a[i].filename);
+		free(a[i].data);
+		free(a[i].url);
+	}
+	free(a);
+}
+
 void inbound_free(struct inbound *ev)
 {
 	if (!ev)
 		return;
-	for (size_t i = 0; i < ev->nattachments; i++) {
-		free(ev->attachments[i].content_type);
-		free(ev->attachments[i].filename);
-		free(ev->attachments[i].data);
-		free(ev->attachments[i].url);
-	}
-	free(ev->attachments);
+	attachments_free(ev->attachments, ev->nattachments);
 	free(ev->conversation);
 	free(ev->author_id);
 	free(ev->author_name);

@@ -31,6 +31,9 @@ struct attachment {
 	char *url;            /* where to fetch it when data is NULL (Discord CDN), may be NULL */
 };
 
+/* Free n attachments and the array (NULL is fine). */
+void attachments_free(struct attachment *a, size_t n);
+
 struct channel;
 
 /* One event from a channel.  Heap-owned; free with inbound_free(). */

@@ -176,13 +176,7 @@ void cmd_out_release(struct cmd_out *o)
 {
 	if (!o)
 		return;
-	for (size_t i = 0; i < o->natt; i++) {
-		free(o->att[i].content_type);
-		free(o->att[i].filename);
-		free(o->att[i].data);
-		free(o->att[i].url);
-	}
-	free(o->att);
+	attachments_free(o->att, o->natt);
 	o->att = NULL;
 	o->natt = 0;
 }
