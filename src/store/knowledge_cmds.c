@@ -128,8 +128,6 @@ enum kith_status store_events_for_user(struct store *st, const char *user, size_
 				       struct store_event **out, size_t *n, char **why)
 {
 	sqlite3_stmt *s = NULL;
-	size_t cap = 0;
-	enum kith_status rc = KITH_OK;
 
 	*out = NULL;
 	*n = 0;
@@ -141,26 +139,5 @@ enum kith_status store_events_for_user(struct store *st, const char *user, size_
 		return store_fail(st, why, "reading events");
 	store_bind_text(s, 1, user);
 	sqlite3_bind_int64(s, 2, limit ? (sqlite3_int64)limit : -1);
-	while (store_next_row(st, s, &rc, why, "reading events")) {
-		struct store_event *e;
-
-		*out = xgrow(*out, &cap, *n + 1, sizeof(**out));
-		e = &(*out)[(*n)++];
-		memset(e, 0, sizeof(*e));
-		e->id = sqlite3_column_int64(s, 0);
-		e->user = store_column_dup(s, 1);
-		e->follow_prompt_id = sqlite3_column_int64(s, 2);
-		e->headline = store_column_dup(s, 3);
-		e->summary = store_column_dup(s, 4);
-		e->url = store_column_dup(s, 5);
-		e->published_at = sqlite3_column_int64(s, 6);
-		e->created_at = sqlite3_column_int64(s, 7);
-		e->notified_at = sqlite3_column_int64(s, 8);
-	}
-	if (rc) {
-		store_events_free(*out, *n);
-		*out = NULL;
-		*n = 0;
-	}
-	return rc;
+	return store_events_read(st, s, out, n, why);
 }

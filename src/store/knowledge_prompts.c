@@ -318,23 +318,13 @@ enum kith_status store_event_link_entity(struct store *st, int64_t event_id, int
 	return store_step_done(st, s, why, "linking an event");
 }
 
-enum kith_status store_events_recent(struct store *st, const char *user, int64_t since,
-				     struct store_event **out, size_t *n, char **why)
+enum kith_status store_events_read(struct store *st, sqlite3_stmt *s, struct store_event **out,
+				   size_t *n, char **why)
 {
-	sqlite3_stmt *s = NULL;
 	size_t cap = 0;
+	bool with_vec = sqlite3_column_count(s) > 9;
 	enum kith_status rc = KITH_OK;
 
-	*out = NULL;
-	*n = 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT id, user, follow_prompt_id, headline, summary, url,"
-				       " published_at, created_at, notified_at, embedding FROM events"
-				       " WHERE user = ? AND created_at >= ?"
-				       " ORDER BY published_at DESC, id DESC", -1, &s,
-			       NULL) != SQLITE_OK)
-		return store_fail(st, why, "reading events");
-	store_bind_text(s, 1, user);
-	sqlite3_bind_int64(s, 2, since);
 	while (store_next_row(st, s, &rc, why, "reading events")) {
 		struct store_event *e;
 
@@ -350,7 +340,8 @@ enum kith_status store_events_recent(struct store *st, const char *user, int64_t
 		e->published_at = sqlite3_column_int64(s, 6);
 		e->created_at = sqlite3_column_int64(s, 7);
 		e->notified_at = sqlite3_column_int64(s, 8);
-		e->embedding = store_column_vec(s, 9, &e->dim);
+		if (with_vec)
+			e->embedding = store_column_vec(s, 9, &e->dim);
 	}
 	if (rc) {
 		store_events_free(*out, *n);
@@ -358,6 +349,24 @@ enum kith_status store_events_recent(struct store *st, const char *user, int64_t
 		*n = 0;
 	}
 	return rc;
+}
+
+enum kith_status store_events_recent(struct store *st, const char *user, int64_t since,
+				     struct store_event **out, size_t *n, char **why)
+{
+	sqlite3_stmt *s = NULL;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT id, user, follow_prompt_id, headline, summary, url,"
+				       " published_at, created_at, notified_at, embedding FROM events"
+				       " WHERE user = ? AND created_at >= ?"
+				       " ORDER BY published_at DESC, id DESC", -1, &s,
+			       NULL) != SQLITE_OK)
+		return store_fail(st, why, "reading events");
+	store_bind_text(s, 1, user);
+	sqlite3_bind_int64(s, 2, since);
+	return store_events_read(st, s, out, n, why);
 }
 
 enum kith_status store_event_mark_notified(struct store *st, int64_t id, int64_t at, char **why)

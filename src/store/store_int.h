@@ -50,5 +50,12 @@ enum kith_status store_step_insert(struct store *st, sqlite3_stmt *s, int64_t *i
  *     while (store_next_row(st, s, &rc, why, "reading things")) { … } */
 bool store_next_row(struct store *st, sqlite3_stmt *s, enum kith_status *rc, char **why,
 		    const char *doing);
+/* Read every row of a prepared "SELECT id, user, follow_prompt_id, headline,
+ * summary, url, published_at, created_at, notified_at[, embedding] FROM
+ * events …" into *out (the embedding when the 10th column is there), then
+ * finalize it.  *out and *n must start empty. */
+struct store_event;
+enum kith_status store_events_read(struct store *st, sqlite3_stmt *s, struct store_event **out,
+				   size_t *n, char **why);
 
 #endif
